@@ -1,0 +1,83 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../database.ts';
+import { AppError } from '../errors.ts';
+import type { AuditAction, AuditOutcome } from './tables.ts';
+
+export interface AuditFilter {
+  action?: AuditAction;
+  actor?: string;
+  apiKey?: string;
+  outcome?: AuditOutcome;
+  since?: Date;
+  until?: Date;
+  limit: number;
+  cursor?: string;
+}
+
+export interface AuditEventView {
+  id: string;
+  occurred_at: string;
+  request_id: string;
+  action: AuditAction;
+  actor: { email: string; user: string | null; groups: string[] };
+  api_key: string | null;
+  secret_id: string | null;
+  outcome: AuditOutcome;
+  status: number | null;
+  upstream_status: number | null;
+  client_ip: string | null;
+  user_agent: string | null;
+}
+
+/** Keyset cursors: the id of the last event returned, made opaque so callers don't build their own. */
+const encodeCursor = (id: string) => Buffer.from(`ev:${id}`).toString('base64url');
+
+function decodeCursor(cursor: string): string {
+  const match = /^ev:(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match?.[1]) {
+    throw new AppError('invalid-request', 400, 'The cursor is not one this API returned.', { invalidParams: [{ name: 'cursor', reason: 'is not a valid cursor' }] });
+  }
+  return match[1];
+}
+
+function filtered(db: Kysely<Database>, filter: AuditFilter) {
+  let query = db.selectFrom('audit_events as e').leftJoin('audit_outcomes as o', 'o.event_id', 'e.id');
+  if (filter.action) query = query.where('e.action', '=', filter.action);
+  if (filter.actor) query = query.where('e.actor_email', '=', filter.actor.toLowerCase());
+  if (filter.apiKey) query = query.where('e.api_key', '=', filter.apiKey);
+  if (filter.outcome === 'incomplete') query = query.where('o.event_id', 'is', null);
+  else if (filter.outcome) query = query.where('o.outcome', '=', filter.outcome);
+  if (filter.since) query = query.where('e.occurred_at', '>=', filter.since);
+  if (filter.until) query = query.where('e.occurred_at', '<', filter.until);
+  if (filter.cursor) query = query.where('e.id', '<', decodeCursor(filter.cursor));
+  return query;
+}
+
+/** Newest first. One extra row is fetched to know whether another page exists. */
+export async function queryAuditEvents(db: Kysely<Database>, filter: AuditFilter): Promise<{ events: AuditEventView[]; nextCursor: string | null }> {
+  const rows = await filtered(db, filter)
+    .select(['e.id', 'e.occurred_at', 'e.request_id', 'e.action', 'e.actor_email', 'e.actor_user', 'e.actor_groups', 'e.api_key'])
+    .select(['e.secret_id', 'e.client_ip', 'e.user_agent', 'o.outcome', 'o.status', 'o.upstream_status', 'o.created_secret_id'])
+    .orderBy('e.id', 'desc')
+    .limit(filter.limit + 1)
+    .execute();
+  const page = rows.slice(0, filter.limit);
+  const last = page.at(-1);
+  return {
+    events: page.map((row) => ({
+      id: row.id,
+      occurred_at: new Date(row.occurred_at).toISOString(),
+      request_id: row.request_id,
+      action: row.action,
+      actor: { email: row.actor_email, user: row.actor_user, groups: row.actor_groups },
+      api_key: row.api_key,
+      secret_id: row.secret_id ?? row.created_secret_id ?? null,
+      outcome: row.outcome ?? 'incomplete',
+      status: row.status ?? null,
+      upstream_status: row.upstream_status ?? null,
+      client_ip: row.client_ip,
+      user_agent: row.user_agent,
+    })),
+    nextCursor: rows.length > filter.limit && last ? encodeCursor(last.id) : null,
+  };
+}

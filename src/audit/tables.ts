@@ -1,0 +1,38 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+export const AUDIT_ACTIONS = ['secret.create', 'secret.revoke'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export const AUDIT_OUTCOMES = ['success', 'denied', 'invalid', 'upstream_rejected', 'upstream_failed', 'incomplete'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+/** `incomplete` is never written: it is what an attempt without an outcome row reads as. */
+export type RecordedOutcome = Exclude<AuditOutcome, 'incomplete'>;
+
+/** One attempt, written before anything is forwarded. pg returns bigint columns as strings. */
+export interface AuditEventsTable {
+  id: Generated<string>;
+  occurred_at: ColumnType<Date, never, never>;
+  request_id: string;
+  action: AuditAction;
+  actor_email: string;
+  actor_user: string | null;
+  actor_groups: string[];
+  api_key: string | null;
+  secret_id: string | null;
+  client_ip: string | null;
+  user_agent: string | null;
+}
+
+/** The single outcome of an attempt; the primary key on event_id makes a second outcome impossible. */
+export interface AuditOutcomesTable {
+  event_id: string;
+  recorded_at: ColumnType<Date, never, never>;
+  outcome: RecordedOutcome;
+  status: number;
+  upstream_status: number | null;
+  created_secret_id: string | null;
+}
+
+export type NewAuditEvent = Insertable<AuditEventsTable>;
+export type NewAuditOutcome = Insertable<AuditOutcomesTable>;
+export type AuditEventRow = Selectable<AuditEventsTable>;

@@ -1,0 +1,104 @@
+import proxyaddr from 'proxy-addr';
+import { z } from 'zod';
+
+/**
+ * All configuration, read from the environment once at start. Every problem is reported together,
+ * and credentials have no defaults: a pod that is missing one must not start.
+ */
+
+const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
+
+const integer = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .prefault(String(fallback));
+
+const required = (what: string) => z.string({ error: `is required (${what})` }).trim().min(1, `is required (${what})`);
+
+const isLoopbackHost = (host: string) => ['localhost', '127.0.0.1', '[::1]'].includes(host);
+
+const vonageBaseUrl = z
+  .string()
+  .prefault('https://api.nexmo.com')
+  .refine((value) => URL.canParse(value), 'must be an absolute URL')
+  .transform((value) => new URL(value))
+  // Basic-auth credentials must never travel in clear text; plain http is for the loopback fakes only.
+  .refine((url) => url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)), 'must use https (http only on loopback)')
+  .refine((url) => url.pathname === '/' && !url.search && !url.username && !url.password, 'must be an origin, with no path, query or credentials')
+  .transform((url) => url.origin);
+
+const trustedProxyCidrs = z
+  .string()
+  .prefault('loopback')
+  .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+  .refine((cidrs) => cidrs.length > 0, 'must name at least one address range')
+  .superRefine((cidrs, ctx) => {
+    for (const cidr of cidrs) {
+      try {
+        proxyaddr.compile(cidr);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `"${cidr}" is not an IP address, CIDR range or proxy-addr name` });
+      }
+    }
+  });
+
+const envSchema = z.object({
+  PORT: integer(8080, 1, 65535),
+  DATABASE_URL: required('a postgres:// URL').refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// URL'),
+  VONAGE_API_KEY: required('the Vonage master API key'),
+  VONAGE_API_SECRET: required('the Vonage master API secret'),
+  VONAGE_BASE_URL: vonageBaseUrl,
+  VONAGE_TIMEOUT_MS: integer(10_000, 100, 120_000),
+  ACCESS_POLICY_FILE: required('a YAML or JSON access policy'),
+  TRUSTED_PROXY_CIDRS: trustedProxyCidrs,
+  RATE_LIMIT_READS_PER_MINUTE: integer(120, 1, 100_000),
+  RATE_LIMIT_WRITES_PER_MINUTE: integer(10, 1, 100_000),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  SHUTDOWN_TIMEOUT_MS: integer(25_000, 0, 600_000),
+});
+
+export interface Config {
+  port: number;
+  databaseUrl: string;
+  vonage: { apiKey: string; apiSecret: string; baseUrl: string; timeoutMs: number };
+  accessPolicyFile: string;
+  trustedProxyCidrs: string[];
+  rateLimits: { readsPerMinute: number; writesPerMinute: number };
+  logLevel: (typeof LOG_LEVELS)[number];
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Empty strings count as unset, so `FOO=` in a manifest falls back to the default or is reported missing. */
+const withoutEmpty = (env: NodeJS.ProcessEnv) =>
+  Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = envSchema.safeParse(withoutEmpty(env));
+  if (!parsed.success) {
+    // Messages name the variable and the rule, never the value: a value may be a credential.
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`));
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    vonage: { apiKey: e.VONAGE_API_KEY, apiSecret: e.VONAGE_API_SECRET, baseUrl: e.VONAGE_BASE_URL, timeoutMs: e.VONAGE_TIMEOUT_MS },
+    accessPolicyFile: e.ACCESS_POLICY_FILE,
+    trustedProxyCidrs: e.TRUSTED_PROXY_CIDRS,
+    rateLimits: { readsPerMinute: e.RATE_LIMIT_READS_PER_MINUTE, writesPerMinute: e.RATE_LIMIT_WRITES_PER_MINUTE },
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  });
+}

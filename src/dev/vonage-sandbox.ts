@@ -1,0 +1,177 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { vonageProblem, type VonageProblemName } from './vonage-problems.ts';
+
+/**
+ * A stateful stand-in for Vonage's secret-management API (shared/vonage/account.yml): at most two
+ * secrets per api key, the last secret can't be revoked, Basic auth by the master key, and Vonage's
+ * own error bodies. `npm run dev` uses it as a sandbox; the tests use it as the fake upstream, with
+ * fault modes and a record of every request it received. It refuses to run in production.
+ */
+
+export type Fault =
+  | { kind: 'slow'; delayMs: number }
+  | { kind: 'reset' }
+  | { kind: 'server-error'; status: 500 | 502 | 503 }
+  | { kind: 'throttle'; retryAfterSeconds: number }
+  | { kind: 'malformed' };
+
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  authorization: string | undefined;
+  contentType: string | undefined;
+  body: string;
+}
+
+export interface SandboxOptions {
+  masterKey: string;
+  masterSecret: string;
+  /** Sub-account api keys the master may manage, besides its own. */
+  subAccounts?: string[];
+}
+
+export interface VonageSandbox {
+  url: string;
+  received: ReceivedRequest[];
+  secretsOf(apiKey: string): Array<{ id: string; created_at: string }>;
+  setFault(fault: Fault | null): void;
+  close(): Promise<void>;
+}
+
+const MAX_SECRETS = 2;
+const SECRET_RULES = /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d).{8,25}$/;
+const PATH = /^\/accounts\/([^/]+)\/secrets(?:\/([^/]+))?\/?$/;
+
+type Stored = { id: string; created_at: string };
+const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+const link = (href: string) => ({ self: { href } });
+const toInfo = (apiKey: string, s: Stored) => ({ _links: link(`/accounts/${apiKey}/secrets/${s.id}`), id: s.id, created_at: s.created_at });
+
+function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, body === undefined ? headers : { 'content-type': 'application/json', ...headers });
+  res.end(body === undefined ? undefined : JSON.stringify(body));
+}
+
+const problem = (res: ServerResponse, name: VonageProblemName, subject = '') => {
+  const { status, body } = vonageProblem(name, subject);
+  send(res, status, body);
+};
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseSecret(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as { secret?: unknown };
+    return typeof parsed.secret === 'string' ? parsed.secret : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<VonageSandbox> {
+  if (process.env.NODE_ENV === 'production') throw new Error('the Vonage sandbox refuses to run with NODE_ENV=production');
+  const accounts = new Map<string, Stored[]>();
+  for (const key of [options.masterKey, ...(options.subAccounts ?? [])]) {
+    accounts.set(key, [{ id: randomUUID(), created_at: now() }]); // a Vonage account always has one secret
+  }
+  const expectedAuth = `Basic ${Buffer.from(`${options.masterKey}:${options.masterSecret}`).toString('base64')}`;
+  const received: ReceivedRequest[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let fault: Fault | null = null;
+
+  function handleSecrets(method: string, apiKey: string, secretId: string | undefined, body: string, res: ServerResponse): void {
+    const secrets = accounts.get(apiKey);
+    if (!secrets) return problem(res, 'invalid-api-key', apiKey);
+    if (secretId === undefined && method === 'GET') {
+      return send(res, 200, { _links: link(`/accounts/${apiKey}/secrets`), _embedded: { secrets: secrets.map((s) => toInfo(apiKey, s)) } });
+    }
+    if (secretId === undefined && method === 'POST') {
+      const secret = parseSecret(body);
+      if (secret === undefined || !SECRET_RULES.test(secret)) return problem(res, 'validation');
+      if (secrets.length >= MAX_SECRETS) return problem(res, 'add-excess-secret');
+      const created = { id: randomUUID(), created_at: now() };
+      secrets.push(created);
+      return send(res, 201, toInfo(apiKey, created));
+    }
+    const index = secrets.findIndex((s) => s.id === secretId);
+    if (secretId === undefined || !['GET', 'DELETE'].includes(method)) return send(res, 405);
+    if (index < 0) return problem(res, 'invalid-id', secretId);
+    if (method === 'GET') return send(res, 200, toInfo(apiKey, secrets[index] as Stored));
+    if (secrets.length === 1) return problem(res, 'delete-last-secret');
+    secrets.splice(index, 1);
+    return send(res, 204);
+  }
+
+  function applyFault(active: Fault, req: IncomingMessage, res: ServerResponse, proceed: () => void): void {
+    switch (active.kind) {
+      case 'slow': {
+        const timer = setTimeout(() => (timers.delete(timer), proceed()), active.delayMs);
+        timers.add(timer);
+        return;
+      }
+      case 'reset':
+        return void req.socket.destroy();
+      case 'server-error':
+        return send(res, active.status, vonageProblem('internal-error').body);
+      case 'throttle':
+        return send(res, 429, vonageProblem('throttled').body, {
+          'retry-after': String(active.retryAfterSeconds),
+          'x-ratelimit-limit': '30',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': String(Date.now() + active.retryAfterSeconds * 1000),
+        });
+      case 'malformed':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end('{"_embedded": {"secrets": [{"id": 42');
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const path = req.url ?? '/';
+    received.push({ method: req.method ?? '', path, authorization: req.headers.authorization, contentType: req.headers['content-type'], body });
+    const proceed = () => {
+      if (res.destroyed) return;
+      if (req.headers.authorization !== expectedAuth) return problem(res, 'unauthorized');
+      const match = PATH.exec(path);
+      if (!match) return send(res, 404, { type: 'https://developer.nexmo.com/api-errors#not-found', title: 'Not Found' });
+      handleSecrets(req.method ?? '', decodeURIComponent(match[1] ?? ''), match[2] && decodeURIComponent(match[2]), body, res);
+    };
+    if (fault) applyFault(fault, req, res, proceed);
+    else proceed();
+  }
+
+  const server: Server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return new Promise((resolve) => {
+    server.listen(port, '127.0.0.1', () => {
+      const address = server.address();
+      const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : port}`;
+      resolve({
+        url,
+        received,
+        secretsOf: (apiKey) => [...(accounts.get(apiKey) ?? [])],
+        setFault: (next) => void (fault = next),
+        close: () =>
+          new Promise<void>((done) => {
+            for (const timer of timers) clearTimeout(timer);
+            for (const socket of sockets) socket.destroy();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+/** A secret that passes Vonage's rules, for examples and tests. */
+export const exampleSecret = () => `Sb${randomBytes(6).toString('hex')}7x`;

@@ -1,0 +1,51 @@
+/** The one error type of the service. The error middleware turns it into application/problem+json. */
+
+export type ErrorCode =
+  | 'invalid-request'
+  | 'invalid-json'
+  | 'payload-too-large'
+  | 'unsupported-media-type'
+  | 'method-not-allowed'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not-found'
+  | 'conflict'
+  | 'rate-limited'
+  | 'upstream-rejected'
+  | 'upstream-error'
+  | 'upstream-timeout'
+  | 'audit-unavailable'
+  | 'internal';
+
+export interface InvalidParam {
+  name: string;
+  reason: string;
+}
+
+export interface AppErrorOptions {
+  /** Overrides the problem `type` URI, e.g. to keep Vonage's own type on a business-rule refusal. */
+  type?: string;
+  invalidParams?: InvalidParam[];
+  /** A machine-readable reason an operator can act on (identity failures). */
+  reason?: string;
+  headers?: Record<string, string>;
+  /** Vonage's HTTP status when the error came from the upstream. */
+  upstreamStatus?: number;
+  cause?: unknown;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly options: AppErrorOptions;
+
+  constructor(code: ErrorCode, status: number, detail: string, options: AppErrorOptions = {}) {
+    super(detail, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = status;
+    this.options = options;
+  }
+}
+
+export const isAppError = (error: unknown): error is AppError => error instanceof AppError;

@@ -1,0 +1,54 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { Kysely } from 'kysely';
+import type { Database } from '../database.ts';
+import { AppError } from '../errors.ts';
+import type { IdentityProvider } from '../identity/identity.ts';
+import type { Logger } from '../logger.ts';
+import type { Policy } from '../policy/policy.ts';
+import type { VonageSecrets } from '../vonage/client.ts';
+import { auditRefusedMutations, sendProblem } from './errors.middleware.ts';
+import { authenticate } from './identity.middleware.ts';
+import { validateAgainstContract } from './openapi.ts';
+import { type RateLimits, rateLimits } from './rate-limit.middleware.ts';
+import { requestContext } from './request-context.middleware.ts';
+import { auditEventsRouter } from './routes/audit-events.routes.ts';
+import { healthRouter, type Lifecycle } from './routes/health.routes.ts';
+import { secretsRouter } from './routes/secrets.routes.ts';
+
+export interface AppDeps {
+  db: Kysely<Database>;
+  vonage: VonageSecrets;
+  policy: Policy;
+  identity: IdentityProvider;
+  logger: Logger;
+  trustedProxyCidrs: string[];
+  rateLimits: RateLimits;
+  lifecycle?: Lifecycle;
+}
+
+const BODY_LIMIT = '4kb';
+
+/** Builds the app without listening, so tests and the server pass their own dependencies. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // req.ip is the client behind the SSO proxy only when the peer is one of the trusted proxies.
+  app.set('trust proxy', deps.trustedProxyCidrs);
+
+  app.use(requestContext(deps.logger));
+  app.use(helmet());
+  app.use(healthRouter(deps.db, deps.lifecycle ?? { isDraining: () => false }));
+  app.use('/v1', authenticate(deps.identity));
+  app.use('/v1', rateLimits(deps.rateLimits));
+  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
+  app.use(validateAgainstContract());
+  app.use(secretsRouter(deps));
+  app.use(auditEventsRouter(deps.db, deps.policy));
+  app.use(() => {
+    throw new AppError('not-found', 404, 'No route matches this method and path.');
+  });
+  app.use(auditRefusedMutations(deps));
+  app.use(sendProblem(deps.logger));
+  return app;
+}

@@ -1,0 +1,34 @@
+import type { Request, Response } from 'express';
+import type { Identity } from '../identity/identity.ts';
+import type { UpstreamObserver } from '../vonage/client.ts';
+
+/** Per-request facts gathered on the way through, read by the access log, the audit and the error mapper. */
+export interface RequestContext {
+  requestId: string;
+  startedAt: number;
+  identity?: Identity;
+  identityFailure?: string;
+  upstream?: { status: number | null; durationMs: number };
+  /** Set once an audit event exists for this request, so a later refusal is not audited twice. */
+  auditEventId?: string;
+}
+
+export function context(res: Response): RequestContext {
+  return res.locals.ctx as RequestContext;
+}
+
+export function verifiedIdentity(res: Response): Identity {
+  const identity = context(res).identity;
+  if (!identity) throw new Error('identity middleware did not run before this handler');
+  return identity;
+}
+
+export const upstreamObserver = (res: Response): UpstreamObserver => (call) => {
+  context(res).upstream = call;
+};
+
+/** The route as declared, never the raw path, so logs group by endpoint. */
+export function routeTemplate(req: Request): string {
+  const openapi = (req as Request & { openapi?: { openApiRoute?: string } }).openapi;
+  return req.route?.path ?? openapi?.openApiRoute ?? 'unmatched';
+}

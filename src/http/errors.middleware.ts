@@ -1,0 +1,115 @@
+import type { ErrorRequestHandler, Request } from 'express';
+import { recordRefusal } from '../audit/recorder.ts';
+import { AppError, type ErrorCode, type InvalidParam } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { AuditDeps } from './audit-attempt.ts';
+import { attemptFromRequest, mutationOf } from './audit-attempt.ts';
+import { context } from './context.ts';
+
+const TITLES: Record<ErrorCode, string> = {
+  'invalid-request': 'Invalid request',
+  'invalid-json': 'Malformed JSON body',
+  'payload-too-large': 'Request body too large',
+  'unsupported-media-type': 'Unsupported media type',
+  'method-not-allowed': 'Method not allowed',
+  unauthenticated: 'Not authenticated',
+  forbidden: 'Forbidden',
+  'not-found': 'Not found',
+  conflict: 'Refused by Vonage',
+  'rate-limited': 'Too many requests',
+  'upstream-rejected': 'Rejected by Vonage',
+  'upstream-error': 'Bad gateway',
+  'upstream-timeout': 'Gateway timeout',
+  'audit-unavailable': 'Audit log unavailable',
+  internal: 'Internal server error',
+};
+
+interface ValidatorError {
+  status: number;
+  errors: Array<{ path?: string; message?: string }>;
+}
+
+const SECRET_RULE = 'must be 8-25 characters with at least one lower-case letter, one upper-case letter and one digit';
+
+function toInvalidParams(errors: ValidatorError['errors']): InvalidParam[] {
+  return errors.map(({ path = '', message = 'is invalid' }) => {
+    const name = path.replace(/^\/?(body|params|query|headers)\/?/, '').replaceAll('/', '.') || path.replace(/^\//, '') || 'request';
+    // The secret's rules are one regex in the contract; say them in words instead of echoing the regex.
+    return { name, reason: name === 'secret' && message.includes('pattern') ? SECRET_RULE : message };
+  });
+}
+
+const BODY_PARSER_ERRORS: Record<string, [ErrorCode, number, string]> = {
+  'entity.parse.failed': ['invalid-json', 400, 'The request body is not valid JSON.'],
+  'entity.too.large': ['payload-too-large', 413, 'The request body is too large.'],
+  'encoding.unsupported': ['unsupported-media-type', 415, 'The request body encoding is not supported.'],
+  'charset.unsupported': ['unsupported-media-type', 415, 'The request body charset is not supported.'],
+};
+
+const VALIDATOR_STATUSES: Record<number, ErrorCode> = { 400: 'invalid-request', 404: 'not-found', 405: 'method-not-allowed', 413: 'payload-too-large', 415: 'unsupported-media-type' };
+
+/** Everything thrown becomes an AppError. Parser messages are never reused: they can quote the body. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const { type, status, errors } = (error ?? {}) as { type?: string; status?: number; errors?: unknown };
+  const parserError = type === undefined ? undefined : BODY_PARSER_ERRORS[type];
+  if (parserError) return new AppError(parserError[0], parserError[1], parserError[2]);
+  const validatorCode = status === undefined ? undefined : VALIDATOR_STATUSES[status];
+  if (validatorCode && Array.isArray(errors)) {
+    const invalidParams = toInvalidParams(errors as ValidatorError['errors']);
+    const detail = validatorCode === 'invalid-request' ? 'The request does not match the API contract.' : TITLES[validatorCode];
+    return new AppError(validatorCode, status as number, `${detail}`, { invalidParams: validatorCode === 'invalid-request' ? invalidParams : undefined });
+  }
+  return new AppError('internal', 500, 'An unexpected error occurred.', { cause: error });
+}
+
+const REFUSAL_OUTCOMES: Record<number, 'invalid' | 'denied'> = { 400: 'invalid', 413: 'invalid', 415: 'invalid', 403: 'denied', 404: 'denied' };
+
+/** A create or revoke refused before forwarding is still an attempt, and is audited; if it can't be, 503. */
+export function auditRefusedMutations(deps: AuditDeps): ErrorRequestHandler {
+  return async (error, req, res, next) => {
+    const appError = toAppError(error);
+    const ctx = context(res);
+    const mutation = mutationOf(req);
+    const outcome = REFUSAL_OUTCOMES[appError.status];
+    if (!mutation || !outcome || !ctx.identity || ctx.auditEventId !== undefined) return next(appError);
+    try {
+      await recordRefusal(deps.db, attemptFromRequest(req, res, mutation), { outcome, status: appError.status, upstreamStatus: null });
+      next(appError);
+    } catch (auditError) {
+      next(toAppError(auditError));
+    }
+  };
+}
+
+function logError(logger: Logger, req: Request, error: AppError, requestId: string): void {
+  if (error.status < 500) return;
+  const cause = error.options.cause as { name?: string; message?: string; code?: string } | undefined;
+  logger.error('request failed', {
+    request_id: requestId,
+    code: error.code,
+    method: req.method,
+    cause: cause ? { name: cause.name, message: cause.message, code: cause.code } : undefined,
+  });
+}
+
+/** The one place errors become responses: RFC 9457 problem+json, with internals only in the log. */
+export function sendProblem(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    const appError = toAppError(error);
+    const { requestId } = context(res);
+    logError(logger, req, appError, requestId);
+    if (res.headersSent) return res.end();
+    const { type, invalidParams, reason, headers = {} } = appError.options;
+    res.set(headers);
+    res.status(appError.status).type('application/problem+json').json({
+      type: type ?? `urn:vonage-gateway:problem:${appError.code}`,
+      title: TITLES[appError.code],
+      status: appError.status,
+      detail: appError.message,
+      request_id: requestId,
+      ...(reason ? { reason } : {}),
+      ...(invalidParams ? { invalid_params: invalidParams } : {}),
+    });
+  };
+}

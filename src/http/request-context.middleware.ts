@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import type { Logger } from '../logger.ts';
+import { context, routeTemplate } from './context.ts';
+
+const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/** Keeps a well-formed inbound X-Request-Id (or makes one), echoes it, and writes one log line per request. */
+export function requestContext(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const inbound = req.headers['x-request-id'];
+    const requestId = typeof inbound === 'string' && WELL_FORMED_REQUEST_ID.test(inbound) ? inbound : randomUUID();
+    res.locals.ctx = { requestId, startedAt: performance.now() };
+    res.setHeader('X-Request-Id', requestId);
+    res.on('finish', () => {
+      const ctx = context(res);
+      // Chosen fields only: never headers or bodies, which carry identities, credentials and secrets.
+      logger.info('request', {
+        request_id: ctx.requestId,
+        actor: ctx.identity?.email ?? null,
+        identity_failure: ctx.identityFailure,
+        method: req.method,
+        route: routeTemplate(req),
+        status: res.statusCode,
+        duration_ms: round(performance.now() - ctx.startedAt),
+        upstream_status: ctx.upstream?.status ?? null,
+        upstream_duration_ms: ctx.upstream ? round(ctx.upstream.durationMs) : null,
+      });
+    });
+    next();
+  };
+}

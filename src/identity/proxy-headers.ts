@@ -1,0 +1,80 @@
+import proxyaddr from 'proxy-addr';
+import { AppError } from '../errors.ts';
+import type { Identity, IdentityProvider, IdentityRequest } from './identity.ts';
+
+/**
+ * oauth2-proxy's upstream identity headers, trusted only when the connection's peer is the proxy.
+ * Anything ambiguous is refused: a duplicated header, an empty one, or a variant spelling
+ * (X_Forwarded_Email) that a framework elsewhere might fold into the real name (CVE-2025-64484).
+ */
+
+const EMAIL = 'x-forwarded-email';
+const USER = 'x-forwarded-user';
+const GROUPS = 'x-forwarded-groups';
+const IDENTITY_HEADERS = [EMAIL, USER, GROUPS];
+
+const EMAIL_PATTERN = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const USER_PATTERN = /^[\x21-\x7e]{1,256}$/;
+const GROUP_PATTERN = /^[\x21-\x2b\x2d-\x7e]{1,256}$/; // printable ASCII without space or comma
+const MAX_GROUPS = 256;
+
+const unauthenticated = (reason: string, detail: string) => new AppError('unauthenticated', 401, detail, { reason });
+
+/** Header names as sent, lower-cased, so duplicates in any casing are counted together. */
+function countHeaderNames(rawHeaders: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] ?? '').toLowerCase();
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function assertNoAmbiguousHeaders(counts: Map<string, number>): void {
+  for (const [name, count] of counts) {
+    const normalised = name.replaceAll('_', '-');
+    if (IDENTITY_HEADERS.includes(normalised) && name !== normalised) {
+      throw unauthenticated('header_variant', `The header "${name}" imitates an identity header and is not accepted.`);
+    }
+    if (IDENTITY_HEADERS.includes(name) && count > 1) {
+      throw unauthenticated('duplicate_header', `The identity header "${name}" was sent more than once.`);
+    }
+  }
+}
+
+function optionalHeader(request: IdentityRequest, name: string): string | null {
+  const value = request.headers[name];
+  if (value === undefined) return null;
+  if (typeof value !== 'string' || value.trim() === '') throw unauthenticated('empty_header', `The identity header "${name}" is empty.`);
+  return value;
+}
+
+function parseIdentity(request: IdentityRequest): Identity {
+  const email = optionalHeader(request, EMAIL);
+  if (email === null) throw unauthenticated('missing_header', `The identity header "${EMAIL}" is required.`);
+  if (email.length > 254 || !EMAIL_PATTERN.test(email)) throw unauthenticated('malformed_header', `"${EMAIL}" is not an email address.`);
+  const user = optionalHeader(request, USER);
+  if (user !== null && !USER_PATTERN.test(user)) throw unauthenticated('malformed_header', `"${USER}" has characters that are not allowed.`);
+  const groups = parseGroups(optionalHeader(request, GROUPS));
+  return { email: email.toLowerCase(), user, groups };
+}
+
+function parseGroups(value: string | null): string[] {
+  if (value === null) return [];
+  const groups = value.split(',');
+  if (groups.length > MAX_GROUPS || !groups.every((group) => GROUP_PATTERN.test(group))) {
+    throw unauthenticated('malformed_header', `"${GROUPS}" must be group names separated by commas, with no spaces.`);
+  }
+  return [...new Set(groups)];
+}
+
+export function proxyHeaderIdentity(trustedProxyCidrs: string[]): IdentityProvider {
+  const isTrustedPeer = proxyaddr.compile(trustedProxyCidrs);
+  return async (request) => {
+    if (!request.peerAddress || !isTrustedPeer(request.peerAddress, 0)) {
+      throw unauthenticated('untrusted_peer', 'Identity headers are accepted only from the SSO proxy.');
+    }
+    assertNoAmbiguousHeaders(countHeaderNames(request.rawHeaders));
+    return parseIdentity(request);
+  };
+}

@@ -1,0 +1,91 @@
+import type { Server } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { type Config, ConfigError, loadConfig } from './config.ts';
+import { createDatabase } from './database.ts';
+import { type AppDeps, createApp } from './http/app.ts';
+import { proxyHeaderIdentity } from './identity/proxy-headers.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { loadPolicy, type Policy } from './policy/policy.ts';
+import { createVonageClient } from './vonage/client.ts';
+
+export interface Running {
+  server: Server;
+  url: string;
+  /** Stops taking connections, lets requests in flight finish, then closes the pools. */
+  shutdown(): Promise<void>;
+}
+
+/** Listens with the given dependencies and wires SIGTERM/SIGINT to a graceful shutdown. */
+export async function serve(deps: Omit<AppDeps, 'lifecycle'>, port: number, shutdownTimeoutMs: number): Promise<Running> {
+  let draining = false;
+  const app = createApp({ ...deps, lifecycle: { isDraining: () => draining } });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(port, () => resolve(listening)).once('error', reject);
+  });
+  const address = server.address();
+  const url = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : String(address);
+  let stopping: Promise<void> | undefined;
+  const shutdown = () =>
+    (stopping ??= (async () => {
+      draining = true;
+      const force = setTimeout(() => server.closeAllConnections(), shutdownTimeoutMs).unref();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      clearTimeout(force);
+      await Promise.allSettled([deps.vonage.close(), deps.db.destroy()]);
+      deps.logger.info('shutdown complete');
+    })());
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      deps.logger.info('shutting down', { signal });
+      void shutdown();
+    });
+  }
+  return { server, url, shutdown };
+}
+
+/** Config and policy problems are reported together, then the process exits non-zero. */
+function loadSettings(env: NodeJS.ProcessEnv): { config: Config; policy: Policy } {
+  const problems: string[] = [];
+  let config: Config | undefined;
+  let policy: Policy | undefined;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    problems.push(error instanceof ConfigError ? error.message : String(error));
+  }
+  try {
+    policy = loadPolicy(env.ACCESS_POLICY_FILE ?? '');
+  } catch (error) {
+    if (env.ACCESS_POLICY_FILE) problems.push((error as Error).message);
+  }
+  if (!config || !policy || problems.length > 0) throw new ConfigError(problems);
+  return { config, policy };
+}
+
+export function productionDeps(config: Config, policy: Policy, logger: Logger): Omit<AppDeps, 'lifecycle'> {
+  return {
+    db: createDatabase({ connectionString: config.databaseUrl, logger }),
+    vonage: createVonageClient(config.vonage),
+    policy,
+    identity: proxyHeaderIdentity(config.trustedProxyCidrs),
+    logger,
+    trustedProxyCidrs: config.trustedProxyCidrs,
+    rateLimits: config.rateLimits,
+  };
+}
+
+async function main(): Promise<void> {
+  const { config, policy } = loadSettings(process.env);
+  const logger = createLogger(config.logLevel);
+  process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: String(reason) }));
+  const running = await serve(productionDeps(config, policy, logger), config.port, config.shutdownTimeoutMs);
+  logger.info('listening', { port: config.port, vonage_base_url: config.vonage.baseUrl, managed_accounts: policy.accounts.size });
+  void running;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,111 @@
+import { Writable } from 'node:stream';
+import type { Express } from 'express';
+import type { Kysely } from 'kysely';
+import supertest from 'supertest';
+import winston from 'winston';
+import { startVonageSandbox, type VonageSandbox } from '../../src/dev/vonage-sandbox.ts';
+import { createDatabase, type Database } from '../../src/database.ts';
+import { type AppDeps, createApp } from '../../src/http/app.ts';
+import { proxyHeaderIdentity } from '../../src/identity/proxy-headers.ts';
+import { createLogger } from '../../src/logger.ts';
+import { parsePolicy } from '../../src/policy/policy.ts';
+import { createVonageClient } from '../../src/vonage/client.ts';
+
+export const MASTER_KEY = 'abcd1234';
+export const MASTER_SECRET = 'Master5ecretValue';
+export const SUB_KEY = 'sub00001';
+export const UNMANAGED_KEY = 'zzzz9999';
+
+/** The policy from the issue, verbatim in shape. */
+export const TEST_POLICY = `
+accounts: [abcd1234, sub00001]
+grants:
+  - group: platform-admins
+    accounts: ["*"]
+    actions: [secrets:read, secrets:create, secrets:revoke]
+  - group: team-payments
+    accounts: [sub00001]
+    actions: [secrets:read]
+  - email: alice@example.com
+    accounts: [sub00001]
+    actions: [secrets:read, secrets:create]
+  - group: security-reviewers
+    actions: [audit:read]
+`;
+
+export interface GatewayOptions {
+  trustedProxyCidrs?: string[];
+  databaseUrl?: string;
+  rateLimits?: AppDeps['rateLimits'];
+  vonageTimeoutMs?: number;
+}
+
+export interface Gateway {
+  app: Express;
+  http: ReturnType<typeof supertest>;
+  vonage: VonageSandbox;
+  db: Kysely<Database>;
+  logLines: string[];
+  close(): Promise<void>;
+}
+
+/** Identity headers as oauth2-proxy sends them. */
+export const asCaller = (email: string, groups?: string, user?: string): Record<string, string> => ({
+  'X-Forwarded-Email': email,
+  ...(user === undefined ? {} : { 'X-Forwarded-User': user }),
+  ...(groups === undefined ? {} : { 'X-Forwarded-Groups': groups }),
+});
+export const admin = asCaller('admin@example.com', 'platform-admins,staff', 'admin');
+export const reviewer = asCaller('reviewer@example.com', 'security-reviewers', 'reviewer');
+
+export function testDatabaseUrl(): string {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests through jest (npm test)');
+  return url;
+}
+
+/** The real app on a real Postgres and a fake Vonage on loopback, with logs captured as written. */
+export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const logLines: string[] = [];
+  const sink = new Writable({ write: (chunk, _encoding, done) => (logLines.push(String(chunk)), done()) });
+  const logger = createLogger('debug', new winston.transports.Stream({ stream: sink }));
+  const vonage = await startVonageSandbox({ masterKey: MASTER_KEY, masterSecret: MASTER_SECRET, subAccounts: [SUB_KEY] });
+  const db = createDatabase({ connectionString: options.databaseUrl ?? testDatabaseUrl(), logger, connectionTimeoutMs: 1_000 });
+  const client = createVonageClient({ baseUrl: vonage.url, apiKey: MASTER_KEY, apiSecret: MASTER_SECRET, timeoutMs: options.vonageTimeoutMs ?? 2_000 });
+  const trustedProxyCidrs = options.trustedProxyCidrs ?? ['loopback'];
+  const app = createApp({
+    db,
+    vonage: client,
+    policy: parsePolicy(TEST_POLICY, 'test policy'),
+    identity: proxyHeaderIdentity(trustedProxyCidrs),
+    logger,
+    trustedProxyCidrs,
+    rateLimits: options.rateLimits ?? { readsPerMinute: 1_000, writesPerMinute: 1_000 },
+  });
+  return {
+    app,
+    http: supertest(app),
+    vonage,
+    db,
+    logLines,
+    close: async () => {
+      await Promise.all([client.close(), db.destroy(), vonage.close()]);
+    },
+  };
+}
+
+/** The audit event a request produced, read the way a reviewer would: through the API's own query. */
+export async function auditEventFor(gateway: Gateway, requestId: string) {
+  const rows = await gateway.db
+    .selectFrom('audit_events as e')
+    .leftJoin('audit_outcomes as o', 'o.event_id', 'e.id')
+    .selectAll('e')
+    .select(['o.outcome', 'o.status', 'o.upstream_status', 'o.created_secret_id'])
+    .where('e.request_id', '=', requestId)
+    .execute();
+  return rows;
+}
+
+let counter = 0;
+/** A unique X-Request-Id per test request, so each test finds exactly its own audit rows. */
+export const requestId = (label: string) => `t-${label}-${process.pid}-${Date.now()}-${++counter}`;

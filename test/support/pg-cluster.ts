@@ -1,0 +1,84 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * A throwaway Postgres server for the test run: the machine's own binaries, a temporary data
+ * directory, loopback only. Root may not run postgres, so as root it runs as the `postgres` user.
+ */
+
+export interface Cluster {
+  url: string;
+  pid: number;
+  dir: string;
+  bin: string;
+}
+
+function postgresBin(): string {
+  if (process.env.PGBIN) return process.env.PGBIN;
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  const bin = versions.map((v) => join(root, v, 'bin')).find((dir) => existsSync(join(dir, 'postgres')));
+  if (!bin) throw new Error(`no PostgreSQL server under ${root}: install the postgresql package (.ci/run does) or set PGBIN`);
+  return bin;
+}
+
+const asRoot = process.getuid?.() === 0;
+const idOf = (flag: '-u' | '-g') => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
+const command = (cmd: string, args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitUntilReady(dataDir: string, child: { exitCode: number | null }): Promise<number> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`postgres exited with ${child.exitCode}; see ${dataDir}/../server.log`);
+    const pidFile = join(dataDir, 'postmaster.pid');
+    const lines = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').split('\n') : [];
+    if (lines[7]?.trim() === 'ready') return Number(lines[0]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('postgres did not become ready within 15 s');
+}
+
+export async function startCluster(options: { fsync?: boolean } = {}): Promise<Cluster> {
+  const bin = postgresBin();
+  const dir = mkdtempSync(join(tmpdir(), 'pgtest-'));
+  if (asRoot) chownSync(dir, idOf('-u'), idOf('-g'));
+  const data = join(dir, 'data');
+  execFileSync(...command(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-instructions', '--no-sync']), { stdio: 'ignore' });
+  const port = await freePort();
+  const args = ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', dir, '-c', `fsync=${options.fsync ? 'on' : 'off'}`];
+  // Not detached: Ctrl-C on the test run's process group stops postgres too.
+  const child = spawn(...command(join(bin, 'postgres'), args), { stdio: 'ignore' });
+  child.unref();
+  const pid = await waitUntilReady(data, child);
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, pid, dir, bin };
+}
+
+export async function stopCluster(cluster: { pid: number; dir: string }): Promise<void> {
+  try {
+    process.kill(cluster.pid, 'SIGINT'); // fast shutdown
+  } catch {
+    // already gone
+  }
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(cluster.pid, 0);
+    } catch {
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  rmSync(cluster.dir, { recursive: true, force: true });
+}
