@@ -15,7 +15,7 @@ export interface Running {
   shutdown(): Promise<void>;
 }
 
-/** Listens with the given dependencies and wires SIGTERM/SIGINT to a graceful shutdown. */
+/** Listens with the given dependencies; shutdown() drains in-flight requests before closing the pools. */
 export async function serve(deps: Omit<AppDeps, 'lifecycle'>, port: number, shutdownTimeoutMs: number): Promise<Running> {
   let draining = false;
   const app = createApp({ ...deps, lifecycle: { isDraining: () => draining } });
@@ -34,13 +34,17 @@ export async function serve(deps: Omit<AppDeps, 'lifecycle'>, port: number, shut
       await Promise.allSettled([deps.vonage.close(), deps.db.destroy()]);
       deps.logger.info('shutdown complete');
     })());
+  return { server, url, shutdown };
+}
+
+/** SIGTERM (Kubernetes) and SIGINT (a terminal) both drain gracefully. */
+export function shutdownOnSignals(running: Running, logger: Logger): void {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
-      deps.logger.info('shutting down', { signal });
-      void shutdown();
+      logger.info('shutting down', { signal });
+      void running.shutdown();
     });
   }
-  return { server, url, shutdown };
 }
 
 /** Config and policy problems are reported together, then the process exits non-zero. */
@@ -79,8 +83,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: String(reason) }));
   const running = await serve(productionDeps(config, policy, logger), config.port, config.shutdownTimeoutMs);
+  shutdownOnSignals(running, logger);
   logger.info('listening', { port: config.port, vonage_base_url: config.vonage.baseUrl, managed_accounts: policy.accounts.size });
-  void running;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -38,6 +38,8 @@ export interface GatewayOptions {
   databaseUrl?: string;
   rateLimits?: AppDeps['rateLimits'];
   vonageTimeoutMs?: number;
+  /** The secret the gateway presents to Vonage; a wrong one makes the fake answer 401. */
+  vonageApiSecret?: string;
 }
 
 export interface Gateway {
@@ -71,7 +73,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const logger = createLogger('debug', new winston.transports.Stream({ stream: sink }));
   const vonage = await startVonageSandbox({ masterKey: MASTER_KEY, masterSecret: MASTER_SECRET, subAccounts: [SUB_KEY] });
   const db = createDatabase({ connectionString: options.databaseUrl ?? testDatabaseUrl(), logger, connectionTimeoutMs: 1_000 });
-  const client = createVonageClient({ baseUrl: vonage.url, apiKey: MASTER_KEY, apiSecret: MASTER_SECRET, timeoutMs: options.vonageTimeoutMs ?? 2_000 });
+  const client = createVonageClient({ baseUrl: vonage.url, apiKey: MASTER_KEY, apiSecret: options.vonageApiSecret ?? MASTER_SECRET, timeoutMs: options.vonageTimeoutMs ?? 2_000 });
   const trustedProxyCidrs = options.trustedProxyCidrs ?? ['loopback'];
   const app = createApp({
     db,
@@ -105,6 +107,17 @@ export async function auditEventFor(gateway: Gateway, requestId: string) {
     .execute();
   return rows;
 }
+
+/** Waits for a condition the test cannot await directly (a request reaching the fake), never for a fixed time. */
+export async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+export const basicAuth = (key: string, secret: string) => `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`;
 
 let counter = 0;
 /** A unique X-Request-Id per test request, so each test finds exactly its own audit rows. */
