@@ -46,19 +46,30 @@ const BODY_PARSER_ERRORS: Record<string, [ErrorCode, number, string]> = {
   'charset.unsupported': ['unsupported-media-type', 415, 'The request body charset is not supported.'],
 };
 
-const VALIDATOR_STATUSES: Record<number, ErrorCode> = { 400: 'invalid-request', 404: 'not-found', 405: 'method-not-allowed', 413: 'payload-too-large', 415: 'unsupported-media-type' };
+const VALIDATOR_ERRORS: Record<number, [ErrorCode, string]> = {
+  400: ['invalid-request', 'The request does not match the API contract.'],
+  404: ['not-found', 'No route matches this method and path.'],
+  405: ['method-not-allowed', 'This path does not support the method; see the Allow header.'],
+  413: ['payload-too-large', 'The request body is too large.'],
+  415: ['unsupported-media-type', 'The request body must be application/json.'],
+};
+
+const allowHeader = (headers: unknown): Record<string, string> | undefined => {
+  const allow = (headers as { Allow?: unknown } | undefined)?.Allow;
+  return typeof allow === 'string' ? { Allow: allow } : undefined;
+};
 
 /** Everything thrown becomes an AppError. Parser messages are never reused: they can quote the body. */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  const { type, status, errors } = (error ?? {}) as { type?: string; status?: number; errors?: unknown };
+  const { type, status, errors, headers } = (error ?? {}) as { type?: string; status?: number; errors?: unknown; headers?: unknown };
   const parserError = type === undefined ? undefined : BODY_PARSER_ERRORS[type];
   if (parserError) return new AppError(parserError[0], parserError[1], parserError[2]);
-  const validatorCode = status === undefined ? undefined : VALIDATOR_STATUSES[status];
-  if (validatorCode && Array.isArray(errors)) {
-    const invalidParams = toInvalidParams(errors as ValidatorError['errors']);
-    const detail = validatorCode === 'invalid-request' ? 'The request does not match the API contract.' : TITLES[validatorCode];
-    return new AppError(validatorCode, status as number, `${detail}`, { invalidParams: validatorCode === 'invalid-request' ? invalidParams : undefined });
+  const validatorError = status === undefined ? undefined : VALIDATOR_ERRORS[status];
+  if (validatorError && Array.isArray(errors)) {
+    const [code, detail] = validatorError;
+    const invalidParams = code === 'invalid-request' ? toInvalidParams(errors as ValidatorError['errors']) : undefined;
+    return new AppError(code, status as number, detail, { invalidParams, headers: allowHeader(headers) });
   }
   return new AppError('internal', 500, 'An unexpected error occurred.', { cause: error });
 }

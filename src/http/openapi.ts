@@ -12,6 +12,6 @@ export function validateAgainstContract(): RequestHandler[] {
     validateRequests: { allowUnknownQueryParameters: false },
     validateResponses: false,
     validateSecurity: false,
-    ignoreUndocumented: true,
+    ignoreUndocumented: false,
   }) as unknown as RequestHandler[];
 }

@@ -66,8 +66,14 @@ export function testDatabaseUrl(): string {
   return url;
 }
 
-/** The real app on a real Postgres and a fake Vonage on loopback, with logs captured as written. */
-export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
+export interface GatewayParts {
+  deps: AppDeps;
+  vonage: VonageSandbox;
+  logLines: string[];
+}
+
+/** The real dependencies on a real Postgres and a fake Vonage on loopback, with logs captured as written. */
+export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayParts> {
   const logLines: string[] = [];
   const sink = new Writable({ write: (chunk, _encoding, done) => (logLines.push(String(chunk)), done()) });
   const logger = createLogger('debug', new winston.transports.Stream({ stream: sink }));
@@ -75,7 +81,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const db = createDatabase({ connectionString: options.databaseUrl ?? testDatabaseUrl(), logger, connectionTimeoutMs: 1_000 });
   const client = createVonageClient({ baseUrl: vonage.url, apiKey: MASTER_KEY, apiSecret: options.vonageApiSecret ?? MASTER_SECRET, timeoutMs: options.vonageTimeoutMs ?? 2_000 });
   const trustedProxyCidrs = options.trustedProxyCidrs ?? ['loopback'];
-  const app = createApp({
+  const deps: AppDeps = {
     db,
     vonage: client,
     policy: parsePolicy(TEST_POLICY, 'test policy'),
@@ -83,15 +89,22 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     logger,
     trustedProxyCidrs,
     rateLimits: options.rateLimits ?? { readsPerMinute: 1_000, writesPerMinute: 1_000 },
-  });
+  };
+  return { deps, vonage, logLines };
+}
+
+/** The app built by createApp over buildDeps, driven in-process by supertest. */
+export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const { deps, vonage, logLines } = await buildDeps(options);
+  const app = createApp(deps);
   return {
     app,
     http: supertest(app),
     vonage,
-    db,
+    db: deps.db,
     logLines,
     close: async () => {
-      await Promise.all([client.close(), db.destroy(), vonage.close()]);
+      await Promise.all([deps.vonage.close(), deps.db.destroy(), vonage.close()]);
     },
   };
 }

@@ -16,7 +16,7 @@ export interface Cluster {
   bin: string;
 }
 
-function postgresBin(): string {
+export function postgresBin(): string {
   if (process.env.PGBIN) return process.env.PGBIN;
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];

@@ -1,0 +1,64 @@
+import { describe, expect, test } from '@jest/globals';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+const valid = {
+  DATABASE_URL: 'postgres://gateway@db:5432/gateway',
+  VONAGE_API_KEY: 'abcd1234',
+  VONAGE_API_SECRET: 'Cfg5ecretValue',
+  ACCESS_POLICY_FILE: '/etc/gateway/policy.yaml',
+};
+
+describe('loadConfig', () => {
+  test('when only the required variables are set, then the documented defaults apply', () => {
+    expect(loadConfig(valid)).toEqual({
+      port: 8080,
+      databaseUrl: valid.DATABASE_URL,
+      vonage: { apiKey: 'abcd1234', apiSecret: 'Cfg5ecretValue', baseUrl: 'https://api.nexmo.com', timeoutMs: 10_000 },
+      accessPolicyFile: valid.ACCESS_POLICY_FILE,
+      trustedProxyCidrs: ['loopback'],
+      rateLimits: { readsPerMinute: 120, writesPerMinute: 10 },
+      logLevel: 'info',
+      shutdownTimeoutMs: 25_000,
+    });
+  });
+
+  test('when several variables are wrong, then one error lists every problem and no value', () => {
+    const env = { PORT: '80x', VONAGE_API_SECRET: '', VONAGE_BASE_URL: 'http://api.nexmo.com', TRUSTED_PROXY_CIDRS: '10.0.0.0/33', LOG_LEVEL: 'loud' };
+
+    const error = (() => {
+      try {
+        loadConfig(env);
+      } catch (caught) {
+        return caught as ConfigError;
+      }
+      throw new Error('expected loadConfig to throw');
+    })();
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.problems.map((p) => p.split(' ')[0])).toEqual([
+      'PORT',
+      'DATABASE_URL',
+      'VONAGE_API_KEY',
+      'VONAGE_API_SECRET',
+      'VONAGE_BASE_URL',
+      'ACCESS_POLICY_FILE',
+      'TRUSTED_PROXY_CIDRS',
+      'LOG_LEVEL',
+    ]);
+    expect(error.message).not.toContain('10.0.0.0/33x');
+  });
+
+  test.each([
+    ['a path on the base URL', { VONAGE_BASE_URL: 'https://api.nexmo.com/v2' }],
+    ['credentials in the base URL', { VONAGE_BASE_URL: 'https://user:pw@api.nexmo.com' }],
+    ['plain http to a remote host', { VONAGE_BASE_URL: 'http://api.nexmo.com' }],
+    ['a rate limit of zero', { RATE_LIMIT_WRITES_PER_MINUTE: '0' }],
+    ['a database URL that is not postgres', { DATABASE_URL: 'mysql://db/x' }],
+  ])('when the environment has %s, then it is refused', (_label, override) => {
+    expect(() => loadConfig({ ...valid, ...override })).toThrow(ConfigError);
+  });
+
+  test('when the upstream is a loopback fake over http, then it is accepted', () => {
+    expect(loadConfig({ ...valid, VONAGE_BASE_URL: 'http://127.0.0.1:9999' }).vonage.baseUrl).toBe('http://127.0.0.1:9999');
+  });
+});

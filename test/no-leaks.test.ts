@@ -1,0 +1,56 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { admin, basicAuth, type Gateway, MASTER_KEY, MASTER_SECRET, startGateway, testDatabaseUrl } from './support/harness.ts';
+import { postgresBin } from './support/pg-cluster.ts';
+
+/**
+ * Secret values and the Vonage credentials must never be written anywhere we keep: not in a log
+ * line, an audit row or an error body. This drives real requests, then searches what was written.
+ */
+
+const stamp = Date.now().toString(36);
+const created = `Lk${stamp}Q7zz`;
+const invalidTooLong = `Tl${stamp}Q7${'y'.repeat(20)}`;
+const inBrokenJson = `Bj${stamp}Q7xx`;
+const forbidden = [created, invalidTooLong, inBrokenJson, MASTER_SECRET, basicAuth(MASTER_KEY, MASTER_SECRET).slice(6)];
+
+let gateway: Gateway;
+const bodies: string[] = [];
+beforeAll(async () => {
+  gateway = await startGateway();
+  const post = (body: string) => gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).set('Content-Type', 'application/json').send(body);
+  const responses = [
+    await post(JSON.stringify({ secret: created })),
+    await post(JSON.stringify({ secret: invalidTooLong })),
+    await post(`{"secret": "${inBrokenJson}"`),
+    await post(JSON.stringify({ secret: created, extra: inBrokenJson })),
+  ];
+  bodies.push(...responses.map((res) => `${JSON.stringify(res.headers)}\n${res.text}`));
+  expect(responses.map((res) => res.status)).toEqual([201, 400, 400, 400]);
+});
+afterAll(async () => {
+  await gateway.close();
+});
+
+describe('secret values after real create attempts', () => {
+  test('when the fake Vonage is inspected, then the created secret did reach it (so the search below is meaningful)', () => {
+    expect(gateway.vonage.received.map((r) => r.body)).toContain(JSON.stringify({ secret: created }));
+  });
+
+  test.each(forbidden.map((value, index) => [index, value]))('when the captured log lines are searched for value %i, then it is absent', (_index, value) => {
+    expect(gateway.logLines.length).toBeGreaterThan(3);
+    expect(gateway.logLines.join('\n')).not.toContain(value);
+  });
+
+  test('when the response bodies and headers are searched, then no secret or credential appears', () => {
+    for (const value of forbidden) expect(bodies.join('\n')).not.toContain(value);
+  });
+
+  test('when a pg_dump of the whole database is searched, then no secret or credential appears', () => {
+    const dump = execFileSync(join(postgresBin(), 'pg_dump'), ['--data-only', '--dbname', testDatabaseUrl()], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+
+    expect(dump).toContain('secret.create'); // the dump does hold the audit rows
+    for (const value of forbidden) expect(dump).not.toContain(value);
+  });
+});
