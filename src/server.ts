@@ -5,7 +5,7 @@ import { createDatabase } from './database.ts';
 import { type AppDeps, createApp } from './http/app.ts';
 import { proxyHeaderIdentity } from './identity/proxy-headers.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { loadPolicy, type Policy } from './policy/policy.ts';
+import { loadPolicy, type Policy, PolicyError } from './policy/policy.ts';
 import { createVonageClient } from './vonage/client.ts';
 
 export interface Running {
@@ -29,8 +29,11 @@ export async function serve(deps: Omit<AppDeps, 'lifecycle'>, port: number, shut
     (stopping ??= (async () => {
       draining = true;
       const force = setTimeout(() => server.closeAllConnections(), shutdownTimeoutMs).unref();
+      // Keep-alive sockets that finish their last request during the drain would otherwise linger until they time out.
+      const reapIdle = setInterval(() => server.closeIdleConnections(), 50).unref();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       clearTimeout(force);
+      clearInterval(reapIdle);
       await Promise.allSettled([deps.vonage.close(), deps.db.destroy()]);
       deps.logger.info('shutdown complete');
     })());
@@ -55,12 +58,16 @@ function loadSettings(env: NodeJS.ProcessEnv): { config: Config; policy: Policy 
   try {
     config = loadConfig(env);
   } catch (error) {
-    problems.push(error instanceof ConfigError ? error.message : String(error));
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
   }
-  try {
-    policy = loadPolicy(env.ACCESS_POLICY_FILE ?? '');
-  } catch (error) {
-    if (env.ACCESS_POLICY_FILE) problems.push((error as Error).message);
+  if (env.ACCESS_POLICY_FILE) {
+    try {
+      policy = loadPolicy(env.ACCESS_POLICY_FILE);
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+      problems.push(...error.problems);
+    }
   }
   if (!config || !policy || problems.length > 0) throw new ConfigError(problems);
   return { config, policy };

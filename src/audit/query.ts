@@ -65,7 +65,7 @@ export async function queryAuditEvents(db: Kysely<Database>, filter: AuditFilter
   const last = page.at(-1);
   return {
     events: page.map((row) => ({
-      id: row.id,
+      id: String(row.id), // pg returns bigint as a string; other drivers (PGlite) as a number
       occurred_at: new Date(row.occurred_at).toISOString(),
       request_id: row.request_id,
       action: row.action,
@@ -78,6 +78,6 @@ export async function queryAuditEvents(db: Kysely<Database>, filter: AuditFilter
       client_ip: row.client_ip,
       user_agent: row.user_agent,
     })),
-    nextCursor: rows.length > filter.limit && last ? encodeCursor(last.id) : null,
+    nextCursor: rows.length > filter.limit && last ? encodeCursor(String(last.id)) : null,
   };
 }

@@ -44,6 +44,9 @@ export function mutationOf(req: Request): Mutation | null {
   return null;
 }
 
+/** `::ffff:10.1.2.3` is how a dual-stack socket reports an IPv4 peer; reviewers search for `10.1.2.3`. */
+const plainIp = (ip: string | undefined) => (ip === undefined ? null : ip.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1'));
+
 export function attemptFromRequest(req: Request, res: Response, mutation: Mutation): AuditAttempt {
   return {
     requestId: context(res).requestId,
@@ -51,7 +54,7 @@ export function attemptFromRequest(req: Request, res: Response, mutation: Mutati
     actor: verifiedIdentity(res),
     apiKey: mutation.apiKey,
     secretId: mutation.secretId,
-    clientIp: req.ip ?? null,
+    clientIp: plainIp(req.ip),
     userAgent: req.get('user-agent') ?? null,
   };
 }

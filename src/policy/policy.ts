@@ -53,9 +53,12 @@ export interface Policy {
 }
 
 export class PolicyError extends Error {
+  /** Each problem prefixed with the file, so they read well among the config problems at start. */
+  readonly problems: string[];
   constructor(file: string, problems: string[]) {
     super(`invalid access policy ${file}:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
     this.name = 'PolicyError';
+    this.problems = problems.map((problem) => `ACCESS_POLICY_FILE ${file}: ${problem}`);
   }
 }
 
