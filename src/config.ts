@@ -1,5 +1,6 @@
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
+import { type JwtEnv, jwtEnvSchema, type JwtSettings, resolveJwtSettings } from './identity/jwt-settings.ts';
 
 /**
  * All configuration, read from the environment once at start. Every problem is reported together,
@@ -58,7 +59,11 @@ const envSchema = z.object({
   RATE_LIMIT_WRITES_PER_MINUTE: integer(10, 1, 100_000),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   SHUTDOWN_TIMEOUT_MS: integer(25_000, 0, 600_000),
-});
+  AUTH_MODE: z.enum(['headers', 'jwt']).default('headers'),
+}).extend(jwtEnvSchema.shape);
+
+/** headers: oauth2-proxy's plain headers from a trusted peer; jwt: a signed assertion, verified. */
+export type AuthConfig = { mode: 'headers' } | { mode: 'jwt'; jwt: JwtSettings };
 
 export interface Config {
   port: number;
@@ -69,6 +74,7 @@ export interface Config {
   rateLimits: { readsPerMinute: number; writesPerMinute: number };
   logLevel: (typeof LOG_LEVELS)[number];
   shutdownTimeoutMs: number;
+  auth: AuthConfig;
 }
 
 export class ConfigError extends Error {
@@ -84,13 +90,25 @@ export class ConfigError extends Error {
 const withoutEmpty = (env: NodeJS.ProcessEnv) =>
   Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
 
+/** The jwt fields that parse on their own, so cross-field problems are reported beside field problems. */
+function validJwtFields(raw: Record<string, unknown>): JwtEnv {
+  const fields = Object.entries(jwtEnvSchema.shape).flatMap(([name, schema]) => {
+    const parsed = schema.safeParse(raw[name]);
+    return parsed.success && parsed.data !== undefined ? [[name, parsed.data]] : [];
+  });
+  return Object.fromEntries(fields) as JwtEnv;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
-  const parsed = envSchema.safeParse(withoutEmpty(env));
-  if (!parsed.success) {
-    // Messages name the variable and the rule, never the value: a value may be a credential.
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`));
-  }
+  const raw = withoutEmpty(env);
+  const parsed = envSchema.safeParse(raw);
+  // Messages name the variable and the rule, never the value: a value may be a credential.
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+  const jwt = raw.AUTH_MODE === 'jwt' ? resolveJwtSettings(validJwtFields(raw)) : undefined;
+  problems.push(...(jwt?.problems ?? []));
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
+  const auth: AuthConfig = jwt?.settings ? { mode: 'jwt', jwt: jwt.settings } : { mode: 'headers' };
   return Object.freeze({
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
@@ -100,5 +118,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     rateLimits: { readsPerMinute: e.RATE_LIMIT_READS_PER_MINUTE, writesPerMinute: e.RATE_LIMIT_WRITES_PER_MINUTE },
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    auth,
   });
 }

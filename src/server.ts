@@ -1,8 +1,9 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDatabase } from './database.ts';
 import { type AppDeps, createApp } from './http/app.ts';
+import { jwtAssertionIdentity } from './identity/jwt-assertion.ts';
 import { proxyHeaderIdentity } from './identity/proxy-headers.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { loadPolicy, type Policy, PolicyError } from './policy/policy.ts';
@@ -15,12 +16,16 @@ export interface Running {
   shutdown(): Promise<void>;
 }
 
+/** Above Node's 16 KiB default, so an oversized identity header gets a 401 problem, not a bare 431. */
+export const MAX_HEADER_BYTES = 128 * 1024;
+
 /** Listens with the given dependencies; shutdown() drains in-flight requests before closing the pools. */
 export async function serve(deps: Omit<AppDeps, 'lifecycle'>, port: number, shutdownTimeoutMs: number): Promise<Running> {
   let draining = false;
   const app = createApp({ ...deps, lifecycle: { isDraining: () => draining } });
   const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(port, () => resolve(listening)).once('error', reject);
+    const listening = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app);
+    listening.once('error', reject).listen(port, () => resolve(listening));
   });
   const address = server.address();
   const url = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : String(address);
@@ -78,7 +83,7 @@ export function productionDeps(config: Config, policy: Policy, logger: Logger): 
     db: createDatabase({ connectionString: config.databaseUrl, logger }),
     vonage: createVonageClient(config.vonage),
     policy,
-    identity: proxyHeaderIdentity(config.trustedProxyCidrs),
+    identity: config.auth.mode === 'jwt' ? jwtAssertionIdentity(config.auth.jwt, logger) : proxyHeaderIdentity(config.trustedProxyCidrs),
     logger,
     trustedProxyCidrs: config.trustedProxyCidrs,
     rateLimits: config.rateLimits,
@@ -91,7 +96,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: String(reason) }));
   const running = await serve(productionDeps(config, policy, logger), config.port, config.shutdownTimeoutMs);
   shutdownOnSignals(running, logger);
-  logger.info('listening', { port: config.port, vonage_base_url: config.vonage.baseUrl, managed_accounts: policy.accounts.size });
+  logger.info('listening', { port: config.port, auth_mode: config.auth.mode, vonage_base_url: config.vonage.baseUrl, managed_accounts: policy.accounts.size });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       rateLimits: { readsPerMinute: 120, writesPerMinute: 10 },
       logLevel: 'info',
       shutdownTimeoutMs: 25_000,
+      auth: { mode: 'headers' },
     });
   });
 
@@ -60,5 +61,27 @@ describe('loadConfig', () => {
 
   test('when the upstream is a loopback fake over http, then it is accepted', () => {
     expect(loadConfig({ ...valid, VONAGE_BASE_URL: 'http://127.0.0.1:9999' }).vonage.baseUrl).toBe('http://127.0.0.1:9999');
+  });
+
+  test('when jwt mode has no audience and a bad algorithm list, then both are reported with the other problems', () => {
+    const env = { ...valid, PORT: 'x', AUTH_MODE: 'jwt', AUTH_JWT_PRESET: 'google-iap', AUTH_JWT_ALGORITHMS: 'HS256,none' };
+
+    expect(() => loadConfig(env)).toThrow(/PORT[\s\S]*AUTH_JWT_ALGORITHMS\.0 only asymmetric[\s\S]*AUTH_JWT_AUDIENCE is required in jwt mode/);
+  });
+
+  test('when a preset is chosen, then its header, keys and issuer apply and generic settings override them', () => {
+    const config = loadConfig({ ...valid, AUTH_MODE: 'jwt', AUTH_JWT_PRESET: 'google-iap', AUTH_JWT_AUDIENCE: '/projects/1/global/backendServices/2', AUTH_JWT_CLOCK_TOLERANCE_S: '10' });
+
+    expect(config.auth).toEqual({
+      mode: 'jwt',
+      jwt: expect.objectContaining({
+        preset: 'google-iap',
+        header: 'x-goog-iap-jwt-assertion',
+        keys: { kind: 'jwks', url: 'https://www.gstatic.com/iap/verify/public_key-jwk' },
+        issuer: 'https://cloud.google.com/iap',
+        algorithms: ['ES256'],
+        clockToleranceSeconds: 10,
+      }),
+    });
   });
 });

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import type { Kysely } from 'kysely';
@@ -6,9 +7,12 @@ import winston from 'winston';
 import { startVonageSandbox, type VonageSandbox } from '../../src/dev/vonage-sandbox.ts';
 import { createDatabase, type Database } from '../../src/database.ts';
 import { type AppDeps, createApp } from '../../src/http/app.ts';
+import { jwtAssertionIdentity } from '../../src/identity/jwt-assertion.ts';
+import type { JwtSettings } from '../../src/identity/jwt-settings.ts';
 import { proxyHeaderIdentity } from '../../src/identity/proxy-headers.ts';
 import { createLogger } from '../../src/logger.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
+import { MAX_HEADER_BYTES } from '../../src/server.ts';
 import { createVonageClient } from '../../src/vonage/client.ts';
 
 export const MASTER_KEY = 'abcd1234';
@@ -40,6 +44,8 @@ export interface GatewayOptions {
   vonageTimeoutMs?: number;
   /** The secret the gateway presents to Vonage; a wrong one makes the fake answer 401. */
   vonageApiSecret?: string;
+  /** AUTH_MODE=jwt with these settings; plain proxy headers otherwise. */
+  jwt?: JwtSettings;
 }
 
 export interface Gateway {
@@ -85,7 +91,7 @@ export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayPa
     db,
     vonage: client,
     policy: parsePolicy(TEST_POLICY, 'test policy'),
-    identity: proxyHeaderIdentity(trustedProxyCidrs),
+    identity: options.jwt ? jwtAssertionIdentity(options.jwt, logger) : proxyHeaderIdentity(trustedProxyCidrs),
     logger,
     trustedProxyCidrs,
     rateLimits: options.rateLimits ?? { readsPerMinute: 1_000, writesPerMinute: 1_000 },
@@ -99,7 +105,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const app = createApp(deps);
   return {
     app,
-    http: supertest(app),
+    http: supertest(createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app)),
     vonage,
     db: deps.db,
     logLines,
