@@ -59,6 +59,8 @@ const envSchema = z.object({
   RATE_LIMIT_WRITES_PER_MINUTE: integer(10, 1, 100_000),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   SHUTDOWN_TIMEOUT_MS: integer(25_000, 0, 600_000),
+  SHUTDOWN_DRAIN_DELAY_MS: integer(5_000, 0, 120_000),
+  METRICS_PORT: integer(9464, 1, 65535),
   AUTH_MODE: z.enum(['headers', 'jwt']).default('headers'),
 }).extend(jwtEnvSchema.shape);
 
@@ -74,6 +76,8 @@ export interface Config {
   rateLimits: { readsPerMinute: number; writesPerMinute: number };
   logLevel: (typeof LOG_LEVELS)[number];
   shutdownTimeoutMs: number;
+  drainDelayMs: number;
+  metricsPort: number;
   auth: AuthConfig;
 }
 
@@ -118,6 +122,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     rateLimits: { readsPerMinute: e.RATE_LIMIT_READS_PER_MINUTE, writesPerMinute: e.RATE_LIMIT_WRITES_PER_MINUTE },
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS,
+    metricsPort: e.METRICS_PORT,
     auth,
   });
 }

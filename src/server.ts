@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDatabase } from './database.ts';
 import { type AppDeps, createApp } from './http/app.ts';
+import { createMetrics, startMetricsServer } from './http/metrics.ts';
 import { jwtAssertionIdentity } from './identity/jwt-assertion.ts';
 import { proxyHeaderIdentity } from './identity/proxy-headers.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -19,27 +20,41 @@ export interface Running {
 /** Above Node's 16 KiB default, so an oversized identity header gets a 401 problem, not a bare 431. */
 export const MAX_HEADER_BYTES = 128 * 1024;
 
-/** Listens with the given dependencies; shutdown() drains in-flight requests before closing the pools. */
-export async function serve(deps: Omit<AppDeps, 'lifecycle'>, port: number, shutdownTimeoutMs: number): Promise<Running> {
+export interface ServeOptions {
+  port: number;
+  shutdownTimeoutMs: number;
+  /** How long readiness fails before the listener closes, so load balancers stop routing here first. */
+  drainDelayMs?: number;
+  /** Where /metrics is served; omitted, no metrics listener is started. */
+  metricsPort?: number;
+}
+
+function listen(server: Server, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => server.once('error', reject).listen(port, () => resolve(server)));
+}
+
+const closeServer = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
+
+/** Listens with the given dependencies; shutdown() fails readiness, drains in-flight requests, then closes the pools. */
+export async function serve(deps: Omit<AppDeps, 'lifecycle'>, options: ServeOptions): Promise<Running> {
   let draining = false;
   const app = createApp({ ...deps, lifecycle: { isDraining: () => draining } });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app);
-    listening.once('error', reject).listen(port, () => resolve(listening));
-  });
+  const server = await listen(createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app), options.port);
+  const metricsServer = options.metricsPort === undefined ? undefined : await startMetricsServer(deps.metrics, options.metricsPort);
   const address = server.address();
   const url = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : String(address);
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     (stopping ??= (async () => {
       draining = true;
-      const force = setTimeout(() => server.closeAllConnections(), shutdownTimeoutMs).unref();
+      if (options.drainDelayMs) await new Promise((resolve) => setTimeout(resolve, options.drainDelayMs));
+      const force = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs).unref();
       // Keep-alive sockets that finish their last request during the drain would otherwise linger until they time out.
       const reapIdle = setInterval(() => server.closeIdleConnections(), 50).unref();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeServer(server);
       clearTimeout(force);
       clearInterval(reapIdle);
-      await Promise.allSettled([deps.vonage.close(), deps.db.destroy()]);
+      await Promise.allSettled([deps.vonage.close(), deps.db.destroy(), metricsServer && closeServer(metricsServer)]);
       deps.logger.info('shutdown complete');
     })());
   return { server, url, shutdown };
@@ -87,6 +102,7 @@ export function productionDeps(config: Config, policy: Policy, logger: Logger): 
     logger,
     trustedProxyCidrs: config.trustedProxyCidrs,
     rateLimits: config.rateLimits,
+    metrics: createMetrics(),
   };
 }
 
@@ -94,9 +110,14 @@ async function main(): Promise<void> {
   const { config, policy } = loadSettings(process.env);
   const logger = createLogger(config.logLevel);
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: String(reason) }));
-  const running = await serve(productionDeps(config, policy, logger), config.port, config.shutdownTimeoutMs);
+  const running = await serve(productionDeps(config, policy, logger), {
+    port: config.port,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    drainDelayMs: config.drainDelayMs,
+    metricsPort: config.metricsPort,
+  });
   shutdownOnSignals(running, logger);
-  logger.info('listening', { port: config.port, auth_mode: config.auth.mode, vonage_base_url: config.vonage.baseUrl, managed_accounts: policy.accounts.size });
+  logger.info('listening', { port: config.port, metrics_port: config.metricsPort, auth_mode: config.auth.mode, vonage_base_url: config.vonage.baseUrl, managed_accounts: policy.accounts.size });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -19,6 +19,8 @@ describe('loadConfig', () => {
       rateLimits: { readsPerMinute: 120, writesPerMinute: 10 },
       logLevel: 'info',
       shutdownTimeoutMs: 25_000,
+      drainDelayMs: 5_000,
+      metricsPort: 9464,
       auth: { mode: 'headers' },
     });
   });

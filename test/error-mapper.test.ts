@@ -4,6 +4,7 @@ import express from 'express';
 import supertest from 'supertest';
 import winston from 'winston';
 import { sendProblem } from '../src/http/errors.middleware.ts';
+import { createMetrics } from '../src/http/metrics.ts';
 import { requestContext } from '../src/http/request-context.middleware.ts';
 import { createLogger } from '../src/logger.ts';
 
@@ -12,7 +13,7 @@ function appThatThrows(error: unknown) {
   const lines: string[] = [];
   const logger = createLogger('debug', new winston.transports.Stream({ stream: new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) }) }));
   const app = express();
-  app.use(requestContext(logger));
+  app.use(requestContext(logger, createMetrics()));
   app.get('/boom', () => {
     throw error;
   });

@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect } from 'kysely';
 import type { Database } from '../database.ts';
 import { proxyHeaderIdentity } from '../identity/proxy-headers.ts';
+import { createMetrics } from '../http/metrics.ts';
 import { createLogger } from '../logger.ts';
 import { migrateToLatest } from '../migrate.ts';
 import { parsePolicy } from '../policy/policy.ts';
@@ -39,9 +40,9 @@ async function main(): Promise<void> {
       logger,
       trustedProxyCidrs,
       rateLimits: { readsPerMinute: 120, writesPerMinute: 10 },
+      metrics: createMetrics(),
     },
-    port,
-    5_000,
+    { port, shutdownTimeoutMs: 5_000 },
   );
   shutdownOnSignals(running, logger);
   running.server.once('close', () => void sandbox.close());

@@ -9,6 +9,7 @@ import type { Policy } from '../policy/policy.ts';
 import type { VonageSecrets } from '../vonage/client.ts';
 import { auditRefusedMutations, sendProblem } from './errors.middleware.ts';
 import { authenticate } from './identity.middleware.ts';
+import type { Metrics } from './metrics.ts';
 import { validateAgainstContract } from './openapi.ts';
 import { type RateLimits, rateLimits } from './rate-limit.middleware.ts';
 import { requestContext } from './request-context.middleware.ts';
@@ -24,6 +25,7 @@ export interface AppDeps {
   logger: Logger;
   trustedProxyCidrs: string[];
   rateLimits: RateLimits;
+  metrics: Metrics;
   lifecycle?: Lifecycle;
 }
 
@@ -36,7 +38,7 @@ export function createApp(deps: AppDeps): Express {
   // req.ip is the client behind the SSO proxy only when the peer is one of the trusted proxies.
   app.set('trust proxy', deps.trustedProxyCidrs);
 
-  app.use(requestContext(deps.logger));
+  app.use(requestContext(deps.logger, deps.metrics));
   app.use(helmet());
   app.use(healthRouter(deps.db, deps.lifecycle ?? { isDraining: () => false }));
   app.use('/v1', authenticate(deps.identity));

@@ -83,6 +83,7 @@ export async function forwardAudited<T>(
     try {
       await recordOutcome(deps.db, eventId, record);
     } catch (error) {
+      ctx.auditFailure = 'outcome';
       deps.logger.error('audit outcome write failed; the attempt stays incomplete', { request_id: ctx.requestId, event_id: eventId, error: (error as Error).message });
     }
   };

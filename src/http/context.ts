@@ -11,6 +11,9 @@ export interface RequestContext {
   upstream?: { status: number | null; durationMs: number };
   /** Set once an audit event exists for this request, so a later refusal is not audited twice. */
   auditEventId?: string;
+  /** Which audit write failed, if any: the intent (or a refusal) means 503; the outcome means incomplete. */
+  auditFailure?: 'intent' | 'outcome';
+  rateLimitedBy?: 'reads' | 'writes';
 }
 
 export function context(res: Response): RequestContext {

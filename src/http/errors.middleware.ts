@@ -108,8 +108,9 @@ function logError(logger: Logger, req: Request, error: AppError, requestId: stri
 export function sendProblem(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const appError = toAppError(error);
-    const { requestId } = context(res);
-    logError(logger, req, appError, requestId);
+    const ctx = context(res);
+    if (appError.code === 'audit-unavailable') ctx.auditFailure = 'intent';
+    logError(logger, req, appError, ctx.requestId);
     if (res.headersSent) return res.end();
     const { type, invalidParams, reason, headers = {} } = appError.options;
     res.set(headers);
@@ -118,7 +119,7 @@ export function sendProblem(logger: Logger): ErrorRequestHandler {
       title: TITLES[appError.code],
       status: appError.status,
       detail: appError.message,
-      request_id: requestId,
+      request_id: ctx.requestId,
       ...(reason ? { reason } : {}),
       ...(invalidParams ? { invalid_params: invalidParams } : {}),
     });

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { AppError } from '../errors.ts';
-import { verifiedIdentity } from './context.ts';
+import { context, verifiedIdentity } from './context.ts';
 
 export interface RateLimits {
   readsPerMinute: number;
@@ -20,7 +20,10 @@ function limiter(limit: number, budget: 'reads' | 'writes', skip: (method: strin
     // Keyed per verified caller, not per IP: every caller arrives through the same SSO proxy address.
     keyGenerator: (_req, res) => `${budget}:${verifiedIdentity(res).email}`,
     skip: (req) => skip(req.method),
-    handler: (_req, _res, next) => next(new AppError('rate-limited', 429, `Too many ${budget}; retry after the time in Retry-After.`)),
+    handler: (_req, res, next) => {
+      context(res).rateLimitedBy = budget;
+      next(new AppError('rate-limited', 429, `Too many ${budget}; retry after the time in Retry-After.`));
+    },
   });
 }
 

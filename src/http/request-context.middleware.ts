@@ -1,14 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Logger } from '../logger.ts';
-import { context, routeTemplate } from './context.ts';
+import { context, type RequestContext, routeTemplate } from './context.ts';
+import type { Metrics } from './metrics.ts';
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
-/** Keeps a well-formed inbound X-Request-Id (or makes one), echoes it, and writes one log line per request. */
-export function requestContext(logger: Logger): RequestHandler {
+function observe(metrics: Metrics, ctx: RequestContext, labels: { method: string; route: string; status: string }): void {
+  metrics.requests.inc(labels);
+  metrics.requestDuration.observe(labels, (performance.now() - ctx.startedAt) / 1000);
+  if (ctx.upstream) metrics.upstreamDuration.observe({ status: String(ctx.upstream.status ?? 'none') }, ctx.upstream.durationMs / 1000);
+  if (ctx.identityFailure) metrics.identityFailures.inc({ reason: ctx.identityFailure });
+  if (ctx.rateLimitedBy) metrics.rateLimitRejections.inc({ budget: ctx.rateLimitedBy });
+  if (ctx.auditFailure) metrics.auditWriteFailures.inc({ stage: ctx.auditFailure });
+}
+
+/** Keeps a well-formed inbound X-Request-Id (or makes one), echoes it, and logs and counts each request once. */
+export function requestContext(logger: Logger, metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const inbound = req.headers['x-request-id'];
     const requestId = typeof inbound === 'string' && WELL_FORMED_REQUEST_ID.test(inbound) ? inbound : randomUUID();
@@ -16,6 +26,7 @@ export function requestContext(logger: Logger): RequestHandler {
     res.setHeader('X-Request-Id', requestId);
     res.on('finish', () => {
       const ctx = context(res);
+      observe(metrics, ctx, { method: req.method, route: routeTemplate(req), status: String(res.statusCode) });
       // Chosen fields only: never headers or bodies, which carry identities, credentials and secrets.
       logger.info('request', {
         request_id: ctx.requestId,

@@ -7,6 +7,7 @@ import winston from 'winston';
 import { startVonageSandbox, type VonageSandbox } from '../../src/dev/vonage-sandbox.ts';
 import { createDatabase, type Database } from '../../src/database.ts';
 import { type AppDeps, createApp } from '../../src/http/app.ts';
+import { createMetrics, type Metrics } from '../../src/http/metrics.ts';
 import { jwtAssertionIdentity } from '../../src/identity/jwt-assertion.ts';
 import type { JwtSettings } from '../../src/identity/jwt-settings.ts';
 import { proxyHeaderIdentity } from '../../src/identity/proxy-headers.ts';
@@ -53,6 +54,7 @@ export interface Gateway {
   http: ReturnType<typeof supertest>;
   vonage: VonageSandbox;
   db: Kysely<Database>;
+  metrics: Metrics;
   logLines: string[];
   close(): Promise<void>;
 }
@@ -95,6 +97,7 @@ export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayPa
     logger,
     trustedProxyCidrs,
     rateLimits: options.rateLimits ?? { readsPerMinute: 1_000, writesPerMinute: 1_000 },
+    metrics: createMetrics(),
   };
   return { deps, vonage, logLines };
 }
@@ -108,6 +111,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     http: supertest(createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app)),
     vonage,
     db: deps.db,
+    metrics: deps.metrics,
     logLines,
     close: async () => {
       await Promise.all([deps.vonage.close(), deps.db.destroy(), vonage.close()]);

@@ -1,0 +1,42 @@
+import { createServer, type Server } from 'node:http';
+import client from 'prom-client';
+
+/**
+ * Prometheus series, labelled only by route templates, statuses, budgets and reason codes: never by
+ * anything a caller sends, so no secret, identity or unbounded value can become a label.
+ */
+export interface Metrics {
+  registry: client.Registry;
+  requests: client.Counter<'method' | 'route' | 'status'>;
+  requestDuration: client.Histogram<'method' | 'route' | 'status'>;
+  upstreamDuration: client.Histogram<'status'>;
+  auditWriteFailures: client.Counter<'stage'>;
+  rateLimitRejections: client.Counter<'budget'>;
+  identityFailures: client.Counter<'reason'>;
+}
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function createMetrics(): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry, prefix: 'gateway_' });
+  const registers = [registry];
+  return {
+    registry,
+    requests: new client.Counter({ name: 'gateway_http_requests_total', help: 'Requests answered, by route template and status', labelNames: ['method', 'route', 'status'], registers }),
+    requestDuration: new client.Histogram({ name: 'gateway_http_request_duration_seconds', help: 'Time to answer a request', labelNames: ['method', 'route', 'status'], buckets: SECONDS, registers }),
+    upstreamDuration: new client.Histogram({ name: 'gateway_upstream_duration_seconds', help: 'Vonage call time, by Vonage status (none: no answer)', labelNames: ['status'], buckets: SECONDS, registers }),
+    auditWriteFailures: new client.Counter({ name: 'gateway_audit_write_failures_total', help: 'Audit writes that failed (intent: request refused with 503; outcome: attempt left incomplete)', labelNames: ['stage'], registers }),
+    rateLimitRejections: new client.Counter({ name: 'gateway_rate_limit_rejections_total', help: 'Requests refused by our own rate limits', labelNames: ['budget'], registers }),
+    identityFailures: new client.Counter({ name: 'gateway_identity_failures_total', help: 'Requests refused with 401, by reason', labelNames: ['reason'], registers }),
+  };
+}
+
+/** Served on its own port, which the Kubernetes Service does not expose to callers. */
+export function startMetricsServer(metrics: Metrics, port: number): Promise<Server> {
+  const server = createServer(async (req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
+  });
+  return new Promise((resolve, reject) => server.once('error', reject).listen(port, () => resolve(server)));
+}
