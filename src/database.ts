@@ -6,6 +6,7 @@ import type { Logger } from './logger.ts';
 export interface Database {
   audit_events: AuditEventsTable;
   audit_outcomes: AuditOutcomesTable;
+  rate_limit_hits: { key: string; hits: number; reset_at: Date };
 }
 
 export interface DatabaseOptions {

@@ -4,6 +4,7 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { createDatabase } from './database.ts';
 import { type AppDeps, createApp } from './http/app.ts';
 import { createMetrics, startMetricsServer } from './http/metrics.ts';
+import { sharedRateLimitStore } from './http/rate-limit-store.ts';
 import { jwtAssertionIdentity } from './identity/jwt-assertion.ts';
 import { proxyHeaderIdentity } from './identity/proxy-headers.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -94,14 +95,16 @@ function loadSettings(env: NodeJS.ProcessEnv): { config: Config; policy: Policy 
 }
 
 export function productionDeps(config: Config, policy: Policy, logger: Logger): Omit<AppDeps, 'lifecycle'> {
+  const db = createDatabase({ connectionString: config.databaseUrl, logger });
   return {
-    db: createDatabase({ connectionString: config.databaseUrl, logger }),
+    db,
     vonage: createVonageClient(config.vonage),
     policy,
     identity: config.auth.mode === 'jwt' ? jwtAssertionIdentity(config.auth.jwt, logger) : proxyHeaderIdentity(config.trustedProxyCidrs),
     logger,
     trustedProxyCidrs: config.trustedProxyCidrs,
     rateLimits: config.rateLimits,
+    rateLimitStore: (prefix) => sharedRateLimitStore(db, logger, prefix),
     metrics: createMetrics(),
   };
 }

@@ -11,7 +11,7 @@ import { auditRefusedMutations, sendProblem } from './errors.middleware.ts';
 import { authenticate } from './identity.middleware.ts';
 import type { Metrics } from './metrics.ts';
 import { validateAgainstContract } from './openapi.ts';
-import { type RateLimits, rateLimits } from './rate-limit.middleware.ts';
+import { type RateLimitStoreFactory, type RateLimits, rateLimits } from './rate-limit.middleware.ts';
 import { requestContext } from './request-context.middleware.ts';
 import { auditEventsRouter } from './routes/audit-events.routes.ts';
 import { healthRouter, type Lifecycle } from './routes/health.routes.ts';
@@ -25,6 +25,8 @@ export interface AppDeps {
   logger: Logger;
   trustedProxyCidrs: string[];
   rateLimits: RateLimits;
+  /** Omitted: each instance counts in memory. Production shares counts through Postgres. */
+  rateLimitStore?: RateLimitStoreFactory;
   metrics: Metrics;
   lifecycle?: Lifecycle;
 }
@@ -42,7 +44,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(helmet());
   app.use(healthRouter(deps.db, deps.lifecycle ?? { isDraining: () => false }));
   app.use('/v1', authenticate(deps.identity));
-  app.use('/v1', rateLimits(deps.rateLimits));
+  app.use('/v1', rateLimits(deps.rateLimits, deps.rateLimitStore));
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
   app.use(validateAgainstContract());
   app.use(secretsRouter(deps));

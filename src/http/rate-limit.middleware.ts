@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { rateLimit, type Store } from 'express-rate-limit';
 import { AppError } from '../errors.ts';
 import { context, verifiedIdentity } from './context.ts';
 
@@ -8,17 +8,21 @@ export interface RateLimits {
   writesPerMinute: number;
 }
 
+/** Makes one store per budget (express-rate-limit refuses a store shared between limiters). */
+export type RateLimitStoreFactory = (prefix: string) => Store;
+
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-function limiter(limit: number, budget: 'reads' | 'writes', skip: (method: string) => boolean): RequestHandler {
+function limiter(limit: number, budget: 'reads' | 'writes', skip: (method: string) => boolean, storeFor?: RateLimitStoreFactory): RequestHandler {
   return rateLimit({
+    store: storeFor?.(`${budget}:`),
     windowMs: 60_000,
     limit,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     identifier: budget,
     // Keyed per verified caller, not per IP: every caller arrives through the same SSO proxy address.
-    keyGenerator: (_req, res) => `${budget}:${verifiedIdentity(res).email}`,
+    keyGenerator: (_req, res) => verifiedIdentity(res).email,
     skip: (req) => skip(req.method),
     handler: (_req, res, next) => {
       context(res).rateLimitedBy = budget;
@@ -28,9 +32,9 @@ function limiter(limit: number, budget: 'reads' | 'writes', skip: (method: strin
 }
 
 /** Separate budgets, so a burst of reads never eats the much smaller budget for creates and revokes. */
-export function rateLimits(limits: RateLimits): RequestHandler[] {
+export function rateLimits(limits: RateLimits, storeFor?: RateLimitStoreFactory): RequestHandler[] {
   return [
-    limiter(limits.readsPerMinute, 'reads', (method) => WRITE_METHODS.has(method)),
-    limiter(limits.writesPerMinute, 'writes', (method) => !WRITE_METHODS.has(method)),
+    limiter(limits.readsPerMinute, 'reads', (method) => WRITE_METHODS.has(method), storeFor),
+    limiter(limits.writesPerMinute, 'writes', (method) => !WRITE_METHODS.has(method), storeFor),
   ];
 }

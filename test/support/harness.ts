@@ -8,6 +8,7 @@ import { startVonageSandbox, type VonageSandbox } from '../../src/dev/vonage-san
 import { createDatabase, type Database } from '../../src/database.ts';
 import { type AppDeps, createApp } from '../../src/http/app.ts';
 import { createMetrics, type Metrics } from '../../src/http/metrics.ts';
+import { sharedRateLimitStore } from '../../src/http/rate-limit-store.ts';
 import { jwtAssertionIdentity } from '../../src/identity/jwt-assertion.ts';
 import type { JwtSettings } from '../../src/identity/jwt-settings.ts';
 import { proxyHeaderIdentity } from '../../src/identity/proxy-headers.ts';
@@ -47,6 +48,8 @@ export interface GatewayOptions {
   vonageApiSecret?: string;
   /** AUTH_MODE=jwt with these settings; plain proxy headers otherwise. */
   jwt?: JwtSettings;
+  /** Share rate-limit counts through Postgres, as production does (memory per instance otherwise). */
+  sharedRateLimits?: { retrySharedAfterMs: number };
 }
 
 export interface Gateway {
@@ -98,6 +101,7 @@ export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayPa
     trustedProxyCidrs,
     rateLimits: options.rateLimits ?? { readsPerMinute: 1_000, writesPerMinute: 1_000 },
     metrics: createMetrics(),
+    rateLimitStore: options.sharedRateLimits && ((prefix) => sharedRateLimitStore(db, logger, prefix, options.sharedRateLimits?.retrySharedAfterMs)),
   };
   return { deps, vonage, logLines };
 }
