@@ -1,0 +1,78 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { validate } from 'dockerfile-utils';
+import { startVonageSandbox, type VonageSandbox } from '../src/dev/vonage-sandbox.ts';
+import { MASTER_KEY, MASTER_SECRET, TEST_POLICY, testDatabaseUrl } from './support/harness.ts';
+import { freePort } from './support/pg-cluster.ts';
+
+/** No Docker engine runs here, so the image is checked as text, and its production install is run for real. */
+
+const dockerfile = readFileSync('Dockerfile', 'utf8');
+const stages = dockerfile.split(/^FROM /m).slice(1);
+
+describe('Dockerfile', () => {
+  test('when linted, then it has no errors or warnings', () => {
+    expect(validate(dockerfile).map((d) => `${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
+  });
+
+  test('when read, then it is multi-stage on a pinned Node 24 slim base, installs production deps with npm ci, and runs as non-root', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const stage of stages) expect(stage).toMatch(/^node:24\.\d+\.\d+-bookworm-slim\b/);
+    const runtime = stages.at(-1) ?? '';
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(runtime).toMatch(/^USER node$/m);
+    expect(runtime).not.toMatch(/COPY (\.|test|docs)\b/);
+    expect(readFileSync('.dockerignore', 'utf8').split('\n')).toEqual(expect.arrayContaining(['test', '.git', 'node_modules', '.env*']));
+  });
+});
+
+/** Polls until the server answers (or exits): waiting on a condition, not a fixed time. */
+async function untilReady(url: string, exited: Promise<number | null>): Promise<number> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline && !gone; ) {
+    const status = await fetch(url).then((res) => res.status, () => 0);
+    if (status === 200) return status;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(gone ? 'the server exited before it was ready' : 'the server did not become ready');
+}
+
+describe('the production install (npm ci --omit=dev plus the build output)', () => {
+  let dir: string | undefined;
+  let server: ChildProcess | undefined;
+  let vonage: VonageSandbox | undefined;
+  afterAll(async () => {
+    server?.kill('SIGKILL');
+    await vonage?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('when started with production env, then it answers /readyz and exits 0 on SIGTERM', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'prod-install-'));
+    for (const file of ['package.json', 'package-lock.json']) cpSync(file, join(dir, file));
+    execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir, stdio: 'ignore' });
+    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist')], { stdio: 'inherit' });
+    cpSync('openapi-internal.yaml', join(dir, 'dist', 'openapi-internal.yaml'));
+    writeFileSync(join(dir, 'policy.yaml'), TEST_POLICY);
+    expect(readdirSync(join(dir, 'node_modules'))).not.toEqual(expect.arrayContaining(['jest', 'typescript', 'supertest']));
+    vonage = await startVonageSandbox({ masterKey: MASTER_KEY, masterSecret: MASTER_SECRET });
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const env = { PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(port), METRICS_PORT: String(metricsPort), DATABASE_URL: testDatabaseUrl(), VONAGE_API_KEY: MASTER_KEY, VONAGE_API_SECRET: MASTER_SECRET, VONAGE_BASE_URL: vonage.url, ACCESS_POLICY_FILE: join(dir, 'policy.yaml'), SHUTDOWN_DRAIN_DELAY_MS: '0' };
+
+    const child = spawn(process.execPath, ['dist/src/server.js'], { cwd: dir, env, stdio: 'ignore' });
+    server = child;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const ready = await untilReady(`http://127.0.0.1:${port}/readyz`, exited);
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+
+    child.kill('SIGTERM');
+
+    expect(ready).toBe(200);
+    expect(metrics.status).toBe(200);
+    expect(await exited).toBe(0);
+  }, 180_000);
+});
