@@ -1,17 +1,22 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import { createDatabase, type Database } from '../src/database.ts';
+import { createLogger } from '../src/logger.ts';
 import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
 import { expectToMatchContract } from './support/contract.ts';
-import { admin, asCaller, type Gateway, MASTER_KEY, requestId, reviewer, startGateway, SUB_KEY, until } from './support/harness.ts';
+import { admin, asCaller, type Gateway, MASTER_KEY, requestId, reviewer, startGateway, SUB_KEY, superuserDatabaseUrl, until } from './support/harness.ts';
 
 const EVENTS = '/v1/audit-events';
 
 let gateway: Gateway;
+/** The strongest role there is: the triggers must refuse even a superuser. */
+let superuser: Kysely<Database>;
 beforeAll(async () => {
   gateway = await startGateway({ vonageTimeoutMs: 2_000 });
+  superuser = createDatabase({ connectionString: superuserDatabaseUrl(), logger: createLogger('error') });
 });
 afterAll(async () => {
-  await gateway.close();
+  await Promise.all([gateway.close(), superuser.destroy()]);
 });
 
 /** A caller unique to this test run, so filters see only this file's events. */
@@ -31,17 +36,17 @@ describe('audit_events and audit_outcomes in the database', () => {
     // Other test files write concurrently, so only this file's own actor is counted.
     const mine = () => sql<{ events: string; outcomes: string }>`
       select count(*) as events, count(o.event_id) as outcomes, bool_and(e.actor_email = ${actor}) as untouched
-      from audit_events e left join audit_outcomes o on o.event_id = e.id where e.actor_email = ${actor}`.execute(gateway.db);
+      from audit_events e left join audit_outcomes o on o.event_id = e.id where e.actor_email = ${actor}`.execute(superuser);
     const before = await mine();
 
-    await expect(statement.execute(gateway.db)).rejects.toThrow(/append-only/);
+    await expect(statement.execute(superuser)).rejects.toThrow(/append-only/);
 
     expect((await mine()).rows).toEqual(before.rows);
   });
 
   test('when a superuser switches to replica mode to skip triggers, then UPDATE is still refused', async () => {
     await expect(
-      gateway.db.connection().execute(async (conn) => {
+      superuser.connection().execute(async (conn) => {
         await sql`set session_replication_role = replica`.execute(conn);
         try {
           await sql`update audit_events set actor_email = 'someone@else.example'`.execute(conn);

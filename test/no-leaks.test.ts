@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { admin, basicAuth, type Gateway, MASTER_KEY, MASTER_SECRET, startGateway, testDatabaseUrl } from './support/harness.ts';
+import { admin, basicAuth, type Gateway, MASTER_KEY, MASTER_SECRET, startGateway, superuserDatabaseUrl } from './support/harness.ts';
 import { postgresBin } from './support/pg-cluster.ts';
 
 /**
@@ -48,7 +48,7 @@ describe('secret values after real create attempts', () => {
   });
 
   test('when a pg_dump of the whole database is searched, then no secret or credential appears', () => {
-    const dump = execFileSync(join(postgresBin(), 'pg_dump'), ['--data-only', '--dbname', testDatabaseUrl()], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const dump = execFileSync(join(postgresBin(), 'pg_dump'), ['--data-only', '--dbname', superuserDatabaseUrl()], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 
     expect(dump).toContain('secret.create'); // the dump does hold the audit rows
     for (const value of forbidden) expect(dump).not.toContain(value);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { createDatabase } from '../../src/database.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -5,9 +6,35 @@ import { migrateToLatest } from '../../src/migrate.ts';
 import { startCluster } from './pg-cluster.ts';
 
 /**
- * Starts a real Postgres for the whole run (unless DATABASE_URL points at one), creates a fresh
- * database and applies the same migrations production runs. Env set here reaches every worker.
+ * Starts a real Postgres for the whole run (unless DATABASE_URL points at one), creates the roles from
+ * db/roles.sql and a fresh database owned by gateway_owner, and applies the migrations as that owner,
+ * as production does. The tests then run the service as `gateway`. Env set here reaches every worker.
  */
+
+export const withRole = (url: string, role: string, database?: string) => {
+  const next = new URL(url);
+  next.username = role;
+  if (database) next.pathname = `/${database}`;
+  return next.toString();
+};
+
+export async function createMigratedDatabase(adminUrl: string, database: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(readFileSync('db/roles.sql', 'utf8'));
+    await admin.query(`create database ${database} owner gateway_owner`);
+  } finally {
+    await admin.end();
+  }
+  const db = createDatabase({ connectionString: withRole(adminUrl, 'gateway_owner', database), logger: createLogger('warn') });
+  try {
+    await migrateToLatest(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
 export default async function globalSetup(): Promise<void> {
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
@@ -18,17 +45,10 @@ export default async function globalSetup(): Promise<void> {
     process.env.PGTEST_BIN = cluster.bin;
   }
   const database = `gateway_test_${process.pid}_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${database}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  process.env.TEST_DATABASE_URL = url.toString();
-  const db = createDatabase({ connectionString: url.toString(), logger: createLogger('warn') });
-  try {
-    await migrateToLatest(db);
-  } finally {
-    await db.destroy();
-  }
+  await createMigratedDatabase(adminUrl, database);
+  process.env.TEST_ADMIN_URL = adminUrl;
+  process.env.TEST_SUPERUSER_DATABASE_URL = withRole(adminUrl, new URL(adminUrl).username || 'postgres', database);
+  process.env.TEST_DATABASE_URL = withRole(adminUrl, 'gateway', database);
+  process.env.TEST_AUDITOR_DATABASE_URL = withRole(adminUrl, 'auditor', database);
+  process.env.TEST_OWNER_DATABASE_URL = withRole(adminUrl, 'gateway_owner', database);
 }

@@ -71,11 +71,17 @@ export const asCaller = (email: string, groups?: string, user?: string): Record<
 export const admin = asCaller('admin@example.com', 'platform-admins,staff', 'admin');
 export const reviewer = asCaller('reviewer@example.com', 'security-reviewers', 'reviewer');
 
-export function testDatabaseUrl(): string {
-  const url = process.env.TEST_DATABASE_URL;
-  if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests through jest (npm test)');
+function fromEnv(name: string): string {
+  const url = process.env[name];
+  if (!url) throw new Error(`${name} is not set: run the tests through jest (npm test)`);
   return url;
 }
+
+/** The test database as the runtime role `gateway`, the way the service runs in production. */
+export const testDatabaseUrl = () => fromEnv('TEST_DATABASE_URL');
+/** The same database as a superuser, for what only a superuser can attempt (tampering, dumps). */
+export const superuserDatabaseUrl = () => fromEnv('TEST_SUPERUSER_DATABASE_URL');
+export const auditorDatabaseUrl = () => fromEnv('TEST_AUDITOR_DATABASE_URL');
 
 export interface GatewayParts {
   deps: AppDeps;
