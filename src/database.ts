@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import Cursor from 'pg-cursor';
 import type { AuditEventsTable, AuditOutcomesTable } from './audit/tables.ts';
 import type { Logger } from './logger.ts';
 
@@ -7,6 +8,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   audit_outcomes: AuditOutcomesTable;
   rate_limit_hits: { key: string; hits: number; reset_at: Date };
+  audit_chain_head: { id: number; seq: string; hash: Buffer };
 }
 
 export interface DatabaseOptions {
@@ -15,6 +17,10 @@ export interface DatabaseOptions {
   /** How long a request may wait for a connection before the audit write counts as failed. */
   connectionTimeoutMs?: number;
   max?: number;
+  /** Every transaction read-only: for reviewers' tools, on top of the auditor role's grants. */
+  readOnly?: boolean;
+  /** Statement timeout; exports and verification of a long chain need more than a request does. */
+  statementTimeoutMs?: number;
 }
 
 export function createDatabase(options: DatabaseOptions): Kysely<Database> {
@@ -24,10 +30,11 @@ export function createDatabase(options: DatabaseOptions): Kysely<Database> {
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 2_000,
     idleTimeoutMillis: 30_000,
     // A hung statement must not hold a request: the write fails and the request fails closed.
-    statement_timeout: 5_000,
-    query_timeout: 6_000,
+    statement_timeout: options.statementTimeoutMs ?? 5_000,
+    ...(options.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
   });
   // Without a listener, an idle client that loses its server (a Postgres restart) crashes the process.
   pool.on('error', (error) => options.logger.warn('database pool client error', { error: error.message }));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // The cursor lets exports stream rows instead of loading a whole result into memory.
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool, cursor: Cursor }) });
 }

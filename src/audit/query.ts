@@ -53,31 +53,39 @@ function filtered(db: Kysely<Database>, filter: AuditFilter) {
   return query;
 }
 
-/** Newest first. One extra row is fetched to know whether another page exists. */
-export async function queryAuditEvents(db: Kysely<Database>, filter: AuditFilter): Promise<{ events: AuditEventView[]; nextCursor: string | null }> {
-  const rows = await filtered(db, filter)
+const selected = (db: Kysely<Database>, filter: AuditFilter) =>
+  filtered(db, filter)
     .select(['e.id', 'e.occurred_at', 'e.request_id', 'e.action', 'e.actor_email', 'e.actor_user', 'e.actor_groups', 'e.api_key'])
     .select(['e.secret_id', 'e.client_ip', 'e.user_agent', 'o.outcome', 'o.status', 'o.upstream_status', 'o.created_secret_id'])
-    .orderBy('e.id', 'desc')
-    .limit(filter.limit + 1)
-    .execute();
+    .orderBy('e.id', 'desc');
+
+type Row = Awaited<ReturnType<ReturnType<typeof selected>['executeTakeFirstOrThrow']>>;
+
+const toView = (row: Row): AuditEventView => ({
+  id: String(row.id), // pg returns bigint as a string; other drivers (PGlite) as a number
+  occurred_at: new Date(row.occurred_at).toISOString(),
+  request_id: row.request_id,
+  action: row.action,
+  actor: { email: row.actor_email, user: row.actor_user, groups: row.actor_groups },
+  api_key: row.api_key,
+  secret_id: row.secret_id ?? row.created_secret_id ?? null,
+  outcome: row.outcome ?? 'incomplete',
+  status: row.status ?? null,
+  upstream_status: row.upstream_status ?? null,
+  client_ip: row.client_ip,
+  user_agent: row.user_agent,
+});
+
+/** Newest first. One extra row is fetched to know whether another page exists. */
+export async function queryAuditEvents(db: Kysely<Database>, filter: AuditFilter): Promise<{ events: AuditEventView[]; nextCursor: string | null }> {
+  const rows = await selected(db, filter).limit(filter.limit + 1).execute();
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
-  return {
-    events: page.map((row) => ({
-      id: String(row.id), // pg returns bigint as a string; other drivers (PGlite) as a number
-      occurred_at: new Date(row.occurred_at).toISOString(),
-      request_id: row.request_id,
-      action: row.action,
-      actor: { email: row.actor_email, user: row.actor_user, groups: row.actor_groups },
-      api_key: row.api_key,
-      secret_id: row.secret_id ?? row.created_secret_id ?? null,
-      outcome: row.outcome ?? 'incomplete',
-      status: row.status ?? null,
-      upstream_status: row.upstream_status ?? null,
-      client_ip: row.client_ip,
-      user_agent: row.user_agent,
-    })),
-    nextCursor: rows.length > filter.limit && last ? encodeCursor(String(last.id)) : null,
-  };
+  return { events: page.map(toView), nextCursor: rows.length > filter.limit && last ? encodeCursor(String(last.id)) : null };
+}
+
+/** Every matching event, newest first, through a server-side cursor: memory stays flat however many match. */
+export async function* streamAuditEvents(db: Kysely<Database>, filter: Omit<AuditFilter, 'limit'> & { limit?: number }): AsyncGenerator<AuditEventView> {
+  const query = filter.limit === undefined ? selected(db, { ...filter, limit: 0 }) : selected(db, { ...filter, limit: filter.limit }).limit(filter.limit);
+  for await (const row of query.stream(1_000)) yield toView(row);
 }

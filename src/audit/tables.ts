@@ -21,6 +21,9 @@ export interface AuditEventsTable {
   secret_id: string | null;
   client_ip: string | null;
   user_agent: string | null;
+  /** Filled by the chain trigger, never by the application. */
+  chain_seq: ColumnType<string | null, never, never>;
+  chain_hash: ColumnType<Buffer | null, never, never>;
 }
 
 /** The single outcome of an attempt; the primary key on event_id makes a second outcome impossible. */
@@ -31,6 +34,8 @@ export interface AuditOutcomesTable {
   status: number;
   upstream_status: number | null;
   created_secret_id: string | null;
+  chain_seq: ColumnType<string | null, never, never>;
+  chain_hash: ColumnType<Buffer | null, never, never>;
 }
 
 export type NewAuditEvent = Insertable<AuditEventsTable>;

@@ -1,6 +1,9 @@
+import type { Response } from 'express';
 import { Router } from 'express';
 import type { Kysely } from 'kysely';
-import { type AuditFilter, queryAuditEvents } from '../../audit/query.ts';
+import { verifyChain } from '../../audit/chain.ts';
+import { CSV_HEADER, toCsvLine, toNdjsonLine } from '../../audit/export-formats.ts';
+import { type AuditEventView, type AuditFilter, queryAuditEvents, streamAuditEvents } from '../../audit/query.ts';
 import type { AuditAction, AuditOutcome } from '../../audit/tables.ts';
 import type { Database } from '../../database.ts';
 import { AppError } from '../../errors.ts';
@@ -11,17 +14,17 @@ import { verifiedIdentity } from '../context.ts';
 const DEFAULT_LIMIT = 50;
 
 /** The contract has already checked types, enums and ranges; this only gives them their JS shape. */
-function filterFrom(query: Record<string, unknown>): AuditFilter {
+function filterFrom(query: Record<string, unknown>): Omit<AuditFilter, 'limit'> & { limit?: number } {
   const text = (name: string) => (typeof query[name] === 'string' ? (query[name] as string) : undefined);
   const date = (name: string) => (text(name) === undefined ? undefined : new Date(text(name) as string));
-  const filter: AuditFilter = {
+  const filter = {
     action: text('action') as AuditAction | undefined,
     actor: text('actor'),
     apiKey: text('api_key'),
     outcome: text('outcome') as AuditOutcome | undefined,
     since: date('since'),
     until: date('until'),
-    limit: query.limit === undefined ? DEFAULT_LIMIT : Number(query.limit),
+    limit: query.limit === undefined ? undefined : Number(query.limit),
     cursor: text('cursor'),
   };
   if (filter.since && filter.until && filter.since >= filter.until) {
@@ -30,11 +33,39 @@ function filterFrom(query: Record<string, unknown>): AuditFilter {
   return filter;
 }
 
+const EXPORTS: Record<string, { header: string; line: (event: AuditEventView) => string }> = {
+  'text/csv': { header: CSV_HEADER, line: toCsvLine },
+  'application/x-ndjson': { header: '', line: toNdjsonLine },
+};
+
+/** Writes rows as they come from the cursor, waiting whenever the client is slower than the database. */
+async function streamTo(res: Response, events: AsyncIterable<AuditEventView>, format: { header: string; line: (event: AuditEventView) => string }) {
+  res.write(format.header);
+  for await (const event of events) {
+    if (res.destroyed) break; // the client went away: stop reading, which closes the cursor
+    if (!res.write(format.line(event))) await new Promise((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+  }
+  res.end();
+}
+
 export function auditEventsRouter(db: Kysely<Database>, policy: Policy): Router {
   const router = Router();
+
+  router.get('/v1/audit-events/verify', async (_req, res) => {
+    assertAllowed(policy, verifiedIdentity(res), 'audit:read');
+    res.json(await verifyChain(db));
+  });
+
   router.get('/v1/audit-events', async (req, res) => {
     assertAllowed(policy, verifiedIdentity(res), 'audit:read');
-    const { events, nextCursor } = await queryAuditEvents(db, filterFrom(req.query as Record<string, unknown>));
+    const filter = filterFrom(req.query as Record<string, unknown>);
+    const mediaType = req.accepts(['application/json', ...Object.keys(EXPORTS)]) || 'application/json';
+    const format = EXPORTS[mediaType];
+    if (format) {
+      res.type(mediaType);
+      return streamTo(res, streamAuditEvents(db, filter), format);
+    }
+    const { events, nextCursor } = await queryAuditEvents(db, { ...filter, limit: filter.limit ?? DEFAULT_LIMIT });
     res.json({ events, next_cursor: nextCursor });
   });
   return router;

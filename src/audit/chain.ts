@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../database.ts';
+
+/**
+ * Walks the audit chain in insertion order and recomputes every link, in a repeatable-read snapshot
+ * and in batches, so a chain of any length verifies in bounded memory. The canonical text comes from
+ * the same SQL functions the insert trigger uses (db/migrations/*_audit_chain.ts).
+ */
+
+const GENESIS = createHash('sha256').update('vonage-secrets-gateway audit chain v1', 'utf8').digest();
+const BATCH = 2_000;
+
+export type ChainReport =
+  | { status: 'intact'; records: number; head_hash: string }
+  | {
+      status: 'broken';
+      reason: 'hash_mismatch' | 'sequence_gap' | 'unlinked_record' | 'head_mismatch';
+      at: { table: string; id: string; seq: string | null };
+      expected_hash: string | null;
+      found_hash: string | null;
+      records_checked: number;
+    };
+
+interface Link {
+  table: string;
+  id: string;
+  chain_seq: string | null;
+  chain_hash: Buffer | null;
+  canonical: string;
+}
+
+const linksAfter = (trx: Kysely<Database>, seq: string) => sql<Link>`
+  select "table", id, chain_seq::text as chain_seq, chain_hash, canonical from (
+    select 'audit_events' as "table", id::text as id, chain_seq, chain_hash, audit_event_canonical(e) as canonical from audit_events e
+    union all
+    select 'audit_outcomes', event_id::text, chain_seq, chain_hash, audit_outcome_canonical(o) from audit_outcomes o
+  ) links where chain_seq > ${seq}::bigint order by links.chain_seq limit ${BATCH}`.execute(trx);
+
+const unlinked = (trx: Kysely<Database>) => sql<Link>`
+  select 'audit_events' as "table", id::text as id, chain_seq::text, chain_hash, '' as canonical from audit_events where chain_seq is null or chain_hash is null
+  union all
+  select 'audit_outcomes', event_id::text, chain_seq::text, chain_hash, '' from audit_outcomes where chain_seq is null or chain_hash is null
+  limit 1`.execute(trx);
+
+const hex = (bytes: Buffer | null) => (bytes ? bytes.toString('hex') : null);
+const linkHash = (previous: Buffer, canonical: string) => createHash('sha256').update(previous).update(canonical, 'utf8').digest();
+
+async function walk(trx: Kysely<Database>): Promise<ChainReport> {
+  const orphan = (await unlinked(trx)).rows[0];
+  if (orphan) return broken('unlinked_record', orphan, null, 0);
+  let previous: Buffer = GENESIS;
+  let seq = 0n;
+  for (;;) {
+    const { rows } = await linksAfter(trx, seq.toString());
+    for (const link of rows) {
+      const expected = linkHash(previous, link.canonical);
+      if (BigInt(link.chain_seq ?? -1) !== seq + 1n) return broken('sequence_gap', link, expected, Number(seq));
+      if (!link.chain_hash || !expected.equals(link.chain_hash)) return broken('hash_mismatch', link, expected, Number(seq));
+      previous = link.chain_hash;
+      seq += 1n;
+    }
+    if (rows.length < BATCH) break;
+  }
+  const head = (await trx.selectFrom('audit_chain_head').select(['seq', 'hash']).executeTakeFirstOrThrow()) as { seq: string; hash: Buffer };
+  if (BigInt(head.seq) !== seq || !head.hash.equals(previous)) {
+    return { status: 'broken', reason: 'head_mismatch', at: { table: 'audit_chain_head', id: '1', seq: String(head.seq) }, expected_hash: hex(head.hash), found_hash: hex(previous), records_checked: Number(seq) };
+  }
+  return { status: 'intact', records: Number(seq), head_hash: previous.toString('hex') };
+}
+
+function broken(reason: 'hash_mismatch' | 'sequence_gap' | 'unlinked_record', link: Link, expected: Buffer | null, checked: number): ChainReport {
+  return { status: 'broken', reason, at: { table: link.table, id: link.id, seq: link.chain_seq }, expected_hash: hex(expected), found_hash: hex(link.chain_hash), records_checked: checked };
+}
+
+/** In its own repeatable-read snapshot, or inside the caller's transaction when given one. */
+export async function verifyChain(db: Kysely<Database>): Promise<ChainReport> {
+  if (db.isTransaction) return walk(db);
+  return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(walk);
+}

@@ -1,0 +1,115 @@
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { verifyChain } from '../audit/chain.ts';
+import { CSV_HEADER, toCsvLine, toNdjsonLine } from '../audit/export-formats.ts';
+import { streamAuditEvents } from '../audit/query.ts';
+import { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditAction, type AuditOutcome } from '../audit/tables.ts';
+import { createDatabase } from '../database.ts';
+import { createLogger } from '../logger.ts';
+
+export const HELP = `Usage: npm run audit -- <command> [options]
+
+Security reviewers' tool for the gateway's audit log. It connects to DATABASE_URL read-only
+(use the auditor role from db/roles.sql).
+
+Commands:
+  verify              Walk the hash chain. Prints a JSON report; exits 0 if intact, 1 if broken.
+  query               Print matching events, newest first, streamed.
+
+Query options:
+  --since <when>      7d, 24h, 30m, or an ISO 8601 time (inclusive)
+  --until <when>      the same forms (exclusive)
+  --actor <email>     the caller's email
+  --api-key <key>     the Vonage api key
+  --action <action>   ${AUDIT_ACTIONS.join(' | ')}
+  --outcome <outcome> ${AUDIT_OUTCOMES.join(' | ')}
+  --limit <n>         at most n events (default: all)
+  --format <format>   ndjson (default) | csv | json
+
+Examples:
+  npm run audit -- verify
+  npm run audit -- query --since 7d --actor alice@example.com --format csv > alice.csv
+`;
+
+const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseWhen(value: string, now = Date.now()): Date {
+  const relative = /^(\d{1,6})([mhd])$/.exec(value);
+  if (relative) return new Date(now - Number(relative[1]) * (UNITS[relative[2] as string] as number));
+  const absolute = new Date(value);
+  if (Number.isNaN(absolute.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(value)) throw new Error(`"${value}" is not a time: use 7d, 24h, 30m or ISO 8601`);
+  return absolute;
+}
+
+const oneOf = <T extends string>(allowed: readonly T[], value: string | undefined, name: string): T | undefined => {
+  if (value !== undefined && !allowed.includes(value as T)) throw new Error(`--${name} must be one of ${allowed.join(', ')}`);
+  return value as T | undefined;
+};
+
+function queryFilter(values: Record<string, string | boolean | undefined>) {
+  const text = (name: string) => values[name] as string | undefined; // every query option is a string option
+  const limit = text('limit');
+  if (limit !== undefined && !/^[1-9]\d{0,8}$/.test(limit)) throw new Error('--limit must be a positive whole number');
+  return {
+    since: text('since') === undefined ? undefined : parseWhen(text('since') as string),
+    until: text('until') === undefined ? undefined : parseWhen(text('until') as string),
+    actor: text('actor'),
+    apiKey: text('api-key'),
+    action: oneOf<AuditAction>(AUDIT_ACTIONS, text('action'), 'action'),
+    outcome: oneOf<AuditOutcome>(AUDIT_OUTCOMES, text('outcome'), 'outcome'),
+    limit: limit === undefined ? undefined : Number(limit),
+  };
+}
+
+const stringOption = { type: 'string' } as const;
+const OPTIONS = {
+  since: stringOption, until: stringOption, actor: stringOption, 'api-key': stringOption,
+  action: stringOption, outcome: stringOption, limit: stringOption, format: stringOption,
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Runs one command, writing to `out`; returns the exit code. */
+export async function runAuditCli(args: string[], env: NodeJS.ProcessEnv, out: (text: string) => Promise<void> | void): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: OPTIONS });
+  const command = positionals[0];
+  if (values.help || !command) {
+    await out(HELP);
+    return values.help ? 0 : 2;
+  }
+  if (!['verify', 'query'].includes(command)) throw new Error(`unknown command "${command}"; see --help`);
+  if (!env.DATABASE_URL) throw new Error('DATABASE_URL is required');
+  const format = oneOf(['ndjson', 'csv', 'json'] as const, values.format, 'format') ?? 'ndjson';
+  const filter = command === 'query' ? queryFilter(values) : undefined;
+  const db = createDatabase({ connectionString: env.DATABASE_URL, logger: createLogger('error'), readOnly: true, statementTimeoutMs: 0, max: 1 });
+  try {
+    if (!filter) {
+      const report = await verifyChain(db);
+      await out(`${JSON.stringify(report, null, 2)}\n`);
+      return report.status === 'intact' ? 0 : 1;
+    }
+    let first = true;
+    await out(format === 'csv' ? CSV_HEADER : format === 'json' ? '[' : '');
+    for await (const event of streamAuditEvents(db, filter)) {
+      await out(format === 'csv' ? toCsvLine(event) : format === 'json' ? `${first ? '' : ','}\n${JSON.stringify(event)}` : toNdjsonLine(event));
+      first = false;
+    }
+    if (format === 'json') await out('\n]\n');
+    return 0;
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Honours back-pressure on stdout, so a slow pipe never makes the tool buffer the whole export. */
+const writeStdout = (text: string) =>
+  new Promise<void>((resolve, reject) => (process.stdout.write(text) ? resolve() : process.stdout.once('drain', resolve).once('error', reject)));
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  runAuditCli(process.argv.slice(2), process.env, writeStdout).then(
+    (code) => (process.exitCode = code),
+    (error: unknown) => {
+      console.error(`audit: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 2;
+    },
+  );
+}
