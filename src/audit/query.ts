@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from '../database.ts';
 import { AppError } from '../errors.ts';
 import type { AuditAction, AuditOutcome } from './tables.ts';
@@ -84,8 +84,25 @@ export async function queryAuditEvents(db: Kysely<Database>, filter: AuditFilter
   return { events: page.map(toView), nextCursor: rows.length > filter.limit && last ? encodeCursor(String(last.id)) : null };
 }
 
-/** Every matching event, newest first, through a server-side cursor: memory stays flat however many match. */
-export async function* streamAuditEvents(db: Kysely<Database>, filter: Omit<AuditFilter, 'limit'> & { limit?: number }): AsyncGenerator<AuditEventView> {
-  const query = filter.limit === undefined ? selected(db, { ...filter, limit: 0 }) : selected(db, { ...filter, limit: filter.limit }).limit(filter.limit);
-  for await (const row of query.stream(1_000)) yield toView(row);
+const EXPORT_STATEMENT_TIMEOUT = '15min';
+
+/**
+ * Every matching event, newest first, handed to `onEvent` one at a time through a server-side cursor,
+ * so memory stays flat however many match. It runs in one read-only transaction with a longer
+ * statement timeout than requests get, since a large export is one long-running statement.
+ */
+export async function exportAuditEvents(
+  db: Kysely<Database>,
+  filter: Omit<AuditFilter, 'limit'> & { limit?: number },
+  onEvent: (event: AuditEventView) => Promise<void> | void,
+): Promise<void> {
+  await db
+    .transaction()
+    .setAccessMode('read only')
+    .execute(async (trx) => {
+      await sql`select set_config('statement_timeout', ${EXPORT_STATEMENT_TIMEOUT}, true)`.execute(trx);
+      const all = selected(trx, { ...filter, limit: filter.limit ?? 0 });
+      const query = filter.limit === undefined ? all : all.limit(filter.limit);
+      for await (const row of query.stream(1_000)) await onEvent(toView(row));
+    });
 }

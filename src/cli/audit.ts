@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { verifyChain } from '../audit/chain.ts';
 import { CSV_HEADER, toCsvLine, toNdjsonLine } from '../audit/export-formats.ts';
-import { streamAuditEvents } from '../audit/query.ts';
+import { exportAuditEvents } from '../audit/query.ts';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditAction, type AuditOutcome } from '../audit/tables.ts';
 import { createDatabase } from '../database.ts';
 import { createLogger } from '../logger.ts';
@@ -89,10 +89,10 @@ export async function runAuditCli(args: string[], env: NodeJS.ProcessEnv, out: (
     }
     let first = true;
     await out(format === 'csv' ? CSV_HEADER : format === 'json' ? '[' : '');
-    for await (const event of streamAuditEvents(db, filter)) {
+    await exportAuditEvents(db, filter, async (event) => {
       await out(format === 'csv' ? toCsvLine(event) : format === 'json' ? `${first ? '' : ','}\n${JSON.stringify(event)}` : toNdjsonLine(event));
       first = false;
-    }
+    });
     if (format === 'json') await out('\n]\n');
     return 0;
   } finally {

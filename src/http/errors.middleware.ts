@@ -111,7 +111,8 @@ export function sendProblem(logger: Logger): ErrorRequestHandler {
     const ctx = context(res);
     if (appError.code === 'audit-unavailable') ctx.auditFailure = 'intent';
     logError(logger, req, appError, ctx.requestId);
-    if (res.headersSent) return res.end();
+    // Too late for a problem body (a streamed export failed midway): abort, so the client sees an error, not a short file.
+    if (res.headersSent) return res.destroy();
     const { type, invalidParams, reason, headers = {} } = appError.options;
     res.set(headers);
     res.status(appError.status).type('application/problem+json').json({

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type { Kysely } from 'kysely';
 import { verifyChain } from '../../audit/chain.ts';
 import { CSV_HEADER, toCsvLine, toNdjsonLine } from '../../audit/export-formats.ts';
-import { type AuditEventView, type AuditFilter, queryAuditEvents, streamAuditEvents } from '../../audit/query.ts';
+import { type AuditEventView, type AuditFilter, exportAuditEvents, queryAuditEvents } from '../../audit/query.ts';
 import type { AuditAction, AuditOutcome } from '../../audit/tables.ts';
 import type { Database } from '../../database.ts';
 import { AppError } from '../../errors.ts';
@@ -33,17 +33,29 @@ function filterFrom(query: Record<string, unknown>): Omit<AuditFilter, 'limit'> 
   return filter;
 }
 
-const EXPORTS: Record<string, { header: string; line: (event: AuditEventView) => string }> = {
+interface ExportFormat {
+  header: string;
+  line: (event: AuditEventView) => string;
+}
+
+const EXPORTS: Record<string, ExportFormat> = {
   'text/csv': { header: CSV_HEADER, line: toCsvLine },
   'application/x-ndjson': { header: '', line: toNdjsonLine },
 };
 
+class ClientGone extends Error {}
+
 /** Writes rows as they come from the cursor, waiting whenever the client is slower than the database. */
-async function streamTo(res: Response, events: AsyncIterable<AuditEventView>, format: { header: string; line: (event: AuditEventView) => string }) {
+async function streamTo(res: Response, db: Kysely<Database>, filter: Parameters<typeof exportAuditEvents>[1], format: ExportFormat) {
   res.write(format.header);
-  for await (const event of events) {
-    if (res.destroyed) break; // the client went away: stop reading, which closes the cursor
-    if (!res.write(format.line(event))) await new Promise((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+  try {
+    await exportAuditEvents(db, filter, async (event) => {
+      if (res.destroyed) throw new ClientGone(); // stop reading, which closes the cursor and the transaction
+      if (!res.write(format.line(event))) await new Promise((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+    });
+  } catch (error) {
+    if (error instanceof ClientGone) return;
+    throw error; // the error mapper aborts the connection, so a cut-off export never looks complete
   }
   res.end();
 }
@@ -63,7 +75,7 @@ export function auditEventsRouter(db: Kysely<Database>, policy: Policy): Router 
     const format = EXPORTS[mediaType];
     if (format) {
       res.type(mediaType);
-      return streamTo(res, streamAuditEvents(db, filter), format);
+      return streamTo(res, db, filter, format);
     }
     const { events, nextCursor } = await queryAuditEvents(db, { ...filter, limit: filter.limit ?? DEFAULT_LIMIT });
     res.json({ events, next_cursor: nextCursor });
