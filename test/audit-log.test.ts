@@ -63,7 +63,7 @@ describe('audit_events and audit_outcomes in the database', () => {
     const event = await gateway.db.selectFrom('audit_events').select('id').where('request_id', '=', id).executeTakeFirstOrThrow();
 
     await expect(
-      gateway.db.insertInto('audit_outcomes').values({ event_id: event.id, outcome: 'success', status: 201, upstream_status: 201, created_secret_id: null }).execute(),
+      gateway.db.insertInto('audit_outcomes').values({ event_id: event.id, api_key: null, outcome: 'success', status: 201, upstream_status: 201, created_secret_id: null }).execute(),
     ).rejects.toThrow(/duplicate key/);
   });
 });

@@ -33,11 +33,14 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('status', 'integer', (col) => col.notNull())
     .addColumn('upstream_status', 'integer')
     .addColumn('created_secret_id', 'text')
+    // Copied from the event so "api_key + outcome" is one index range, whichever way the two correlate.
+    .addColumn('api_key', 'text')
     .execute();
 
   await db.schema.createIndex('audit_events_occurred_at_idx').on('audit_events').columns(['occurred_at', 'id']).execute();
   await db.schema.createIndex('audit_events_actor_idx').on('audit_events').columns(['actor_email', 'id']).execute();
   await db.schema.createIndex('audit_events_api_key_idx').on('audit_events').columns(['api_key', 'id']).execute();
+  await db.schema.createIndex('audit_outcomes_api_key_outcome_idx').on('audit_outcomes').columns(['api_key', 'outcome', 'event_id']).execute();
 
   await sql`
     create function audit_refuse_change() returns trigger language plpgsql as $$

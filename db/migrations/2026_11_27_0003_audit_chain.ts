@@ -26,7 +26,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   $$`.execute(db);
   await sql`create function audit_outcome_canonical(o audit_outcomes) returns text language sql stable as $$
     select jsonb_build_array('audit_outcomes', o.chain_seq, o.event_id, to_char(o.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-      o.outcome, o.status, o.upstream_status, o.created_secret_id)::text
+      o.outcome, o.status, o.upstream_status, o.created_secret_id, o.api_key)::text
   $$`.execute(db);
 
   await sql`create function audit_chain_link() returns trigger language plpgsql security definer set search_path = public, pg_temp as $$

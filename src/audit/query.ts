@@ -44,9 +44,10 @@ function filtered(db: Kysely<Database>, filter: AuditFilter) {
   let query = db.selectFrom('audit_events as e').leftJoin('audit_outcomes as o', 'o.event_id', 'e.id');
   if (filter.action) query = query.where('e.action', '=', filter.action);
   if (filter.actor) query = query.where('e.actor_email', '=', filter.actor.toLowerCase());
-  if (filter.apiKey) query = query.where('e.api_key', '=', filter.apiKey);
   if (filter.outcome === 'incomplete') query = query.where('o.event_id', 'is', null);
   else if (filter.outcome) query = query.where('o.outcome', '=', filter.outcome);
+  // With an outcome, the outcome row's copy of api_key makes (api_key, outcome) one index range.
+  if (filter.apiKey) query = query.where(filter.outcome && filter.outcome !== 'incomplete' ? 'o.api_key' : 'e.api_key', '=', filter.apiKey);
   if (filter.since) query = query.where('e.occurred_at', '>=', filter.since);
   if (filter.until) query = query.where('e.occurred_at', '<', filter.until);
   if (filter.cursor) query = query.where('e.id', '<', decodeCursor(filter.cursor));

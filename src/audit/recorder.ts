@@ -49,11 +49,12 @@ export async function recordIntent(db: Kysely<Database>, attempt: AuditAttempt):
   }
 }
 
-export async function recordOutcome(db: Kysely<Database>, eventId: string, record: AuditOutcomeRecord): Promise<void> {
+export async function recordOutcome(db: Kysely<Database>, eventId: string, apiKey: string | null, record: AuditOutcomeRecord): Promise<void> {
   await db
     .insertInto('audit_outcomes')
     .values({
       event_id: eventId,
+      api_key: apiKey,
       outcome: record.outcome,
       status: record.status,
       upstream_status: record.upstreamStatus,
@@ -67,7 +68,7 @@ export async function recordRefusal(db: Kysely<Database>, attempt: AuditAttempt,
   try {
     await db.transaction().execute(async (trx) => {
       const eventId = await recordIntent(trx, attempt);
-      await recordOutcome(trx, eventId, record);
+      await recordOutcome(trx, eventId, attempt.apiKey, record);
     });
   } catch (error) {
     throw error instanceof AppError ? error : auditUnavailable(error);

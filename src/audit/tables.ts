@@ -34,6 +34,8 @@ export interface AuditOutcomesTable {
   status: number;
   upstream_status: number | null;
   created_secret_id: string | null;
+  /** The event's api key, repeated so an api_key + outcome filter is a single index range. */
+  api_key: string | null;
   chain_seq: ColumnType<string | null, never, never>;
   chain_hash: ColumnType<Buffer | null, never, never>;
 }

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { Kysely } from 'kysely';
-import { type AuditAttempt, recordIntent, recordOutcome } from '../audit/recorder.ts';
+import { type AuditAttempt, type AuditOutcomeRecord, recordIntent, recordOutcome } from '../audit/recorder.ts';
 import type { AuditAction } from '../audit/tables.ts';
 import type { Database } from '../database.ts';
 import { AppError } from '../errors.ts';
@@ -79,9 +79,9 @@ export async function forwardAudited<T>(
   if (!mutation) throw new Error(`${req.method} ${req.path} is not an audited mutation`);
   const eventId = await recordIntent(deps.db, attemptFromRequest(req, res, mutation));
   ctx.auditEventId = eventId;
-  const outcome = async (record: Parameters<typeof recordOutcome>[2]) => {
+  const outcome = async (record: AuditOutcomeRecord) => {
     try {
-      await recordOutcome(deps.db, eventId, record);
+      await recordOutcome(deps.db, eventId, mutation.apiKey, record);
     } catch (error) {
       ctx.auditFailure = 'outcome';
       deps.logger.error('audit outcome write failed; the attempt stays incomplete', { request_id: ctx.requestId, event_id: eventId, error: (error as Error).message });

@@ -21,10 +21,10 @@ export async function seedAuditEvents(db: Kysely<any>, count: number, batch = 50
                'actor' || (g % 200) || '@example.com', 'actor' || (g % 200), array['staff'], 'acct' || lpad((g % 20)::text, 4, '0'),
                null, '10.0.' || (g % 250) || '.1', 'seed/1.0'
         from generate_series(1, ${size}::int) g
-        returning id
+        returning id, api_key
       )
-      insert into audit_outcomes (event_id, outcome, status, upstream_status, created_secret_id)
-      select id, case when id % 10 = 0 then 'denied' when id % 17 = 0 then 'upstream_failed' else 'success' end,
+      insert into audit_outcomes (event_id, api_key, outcome, status, upstream_status, created_secret_id)
+      select id, api_key, case when id % 10 = 0 then 'denied' when id % 17 = 0 then 'upstream_failed' else 'success' end,
              case when id % 10 = 0 then 403 when id % 17 = 0 then 502 else 201 end, null, null
       from inserted`.execute(db);
   }
