@@ -53,6 +53,12 @@ const envSchema = z.object({
   VONAGE_API_SECRET: required('the Vonage master API secret'),
   VONAGE_BASE_URL: vonageBaseUrl,
   VONAGE_TIMEOUT_MS: integer(10_000, 100, 120_000),
+  VONAGE_CONNECT_TIMEOUT_MS: integer(3_000, 50, 60_000),
+  VONAGE_HEADERS_TIMEOUT_MS: integer(8_000, 50, 120_000),
+  VONAGE_BODY_TIMEOUT_MS: integer(8_000, 50, 120_000),
+  VONAGE_GET_RETRIES: integer(2, 0, 2),
+  VONAGE_BREAKER_THRESHOLD: integer(5, 1, 1_000),
+  VONAGE_BREAKER_OPEN_MS: integer(10_000, 100, 600_000),
   ACCESS_POLICY_FILE: required('a YAML or JSON access policy'),
   TRUSTED_PROXY_CIDRS: trustedProxyCidrs,
   RATE_LIMIT_READS_PER_MINUTE: integer(120, 1, 100_000),
@@ -70,7 +76,17 @@ export type AuthConfig = { mode: 'headers' } | { mode: 'jwt'; jwt: JwtSettings }
 export interface Config {
   port: number;
   databaseUrl: string;
-  vonage: { apiKey: string; apiSecret: string; baseUrl: string; timeoutMs: number };
+  vonage: {
+    apiKey: string;
+    apiSecret: string;
+    baseUrl: string;
+    timeoutMs: number;
+    connectTimeoutMs: number;
+    headersTimeoutMs: number;
+    bodyTimeoutMs: number;
+    getRetries: number;
+  };
+  breaker: { failureThreshold: number; openMs: number };
   accessPolicyFile: string;
   trustedProxyCidrs: string[];
   rateLimits: { readsPerMinute: number; writesPerMinute: number };
@@ -116,7 +132,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   return Object.freeze({
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
-    vonage: { apiKey: e.VONAGE_API_KEY, apiSecret: e.VONAGE_API_SECRET, baseUrl: e.VONAGE_BASE_URL, timeoutMs: e.VONAGE_TIMEOUT_MS },
+    vonage: {
+      apiKey: e.VONAGE_API_KEY,
+      apiSecret: e.VONAGE_API_SECRET,
+      baseUrl: e.VONAGE_BASE_URL,
+      timeoutMs: e.VONAGE_TIMEOUT_MS,
+      connectTimeoutMs: e.VONAGE_CONNECT_TIMEOUT_MS,
+      headersTimeoutMs: e.VONAGE_HEADERS_TIMEOUT_MS,
+      bodyTimeoutMs: e.VONAGE_BODY_TIMEOUT_MS,
+      getRetries: e.VONAGE_GET_RETRIES,
+    },
+    breaker: { failureThreshold: e.VONAGE_BREAKER_THRESHOLD, openMs: e.VONAGE_BREAKER_OPEN_MS },
     accessPolicyFile: e.ACCESS_POLICY_FILE,
     trustedProxyCidrs: e.TRUSTED_PROXY_CIDRS,
     rateLimits: { readsPerMinute: e.RATE_LIMIT_READS_PER_MINUTE, writesPerMinute: e.RATE_LIMIT_WRITES_PER_MINUTE },

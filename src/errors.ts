@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'upstream-rejected'
   | 'upstream-error'
   | 'upstream-timeout'
+  | 'upstream-unavailable'
   | 'audit-unavailable'
   | 'internal';
 

@@ -9,6 +9,7 @@ import { jwtAssertionIdentity } from './identity/jwt-assertion.ts';
 import { proxyHeaderIdentity } from './identity/proxy-headers.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { loadPolicy, type Policy, PolicyError } from './policy/policy.ts';
+import { createCircuitBreaker } from './vonage/circuit-breaker.ts';
 import { createVonageClient } from './vonage/client.ts';
 
 export interface Running {
@@ -94,18 +95,28 @@ function loadSettings(env: NodeJS.ProcessEnv): { config: Config; policy: Policy 
   return { config, policy };
 }
 
+const CIRCUIT_LEVELS = { closed: 0, half_open: 1, open: 2 } as const;
+
 export function productionDeps(config: Config, policy: Policy, logger: Logger): Omit<AppDeps, 'lifecycle'> {
   const db = createDatabase({ connectionString: config.databaseUrl, logger });
+  const metrics = createMetrics();
+  const breaker = createCircuitBreaker({
+    ...config.breaker,
+    onStateChange: (state) => {
+      metrics.circuitState.set(CIRCUIT_LEVELS[state]);
+      logger.warn('vonage circuit breaker changed state', { state });
+    },
+  });
   return {
     db,
-    vonage: createVonageClient(config.vonage),
+    vonage: createVonageClient({ ...config.vonage, breaker }),
     policy,
     identity: config.auth.mode === 'jwt' ? jwtAssertionIdentity(config.auth.jwt, logger) : proxyHeaderIdentity(config.trustedProxyCidrs),
     logger,
     trustedProxyCidrs: config.trustedProxyCidrs,
     rateLimits: config.rateLimits,
     rateLimitStore: (prefix) => sharedRateLimitStore(db, logger, prefix),
-    metrics: createMetrics(),
+    metrics,
   };
 }
 

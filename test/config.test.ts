@@ -13,7 +13,17 @@ describe('loadConfig', () => {
     expect(loadConfig(valid)).toEqual({
       port: 8080,
       databaseUrl: valid.DATABASE_URL,
-      vonage: { apiKey: 'abcd1234', apiSecret: 'Cfg5ecretValue', baseUrl: 'https://api.nexmo.com', timeoutMs: 10_000 },
+      vonage: {
+        apiKey: 'abcd1234',
+        apiSecret: 'Cfg5ecretValue',
+        baseUrl: 'https://api.nexmo.com',
+        timeoutMs: 10_000,
+        connectTimeoutMs: 3_000,
+        headersTimeoutMs: 8_000,
+        bodyTimeoutMs: 8_000,
+        getRetries: 2,
+      },
+      breaker: { failureThreshold: 5, openMs: 10_000 },
       accessPolicyFile: valid.ACCESS_POLICY_FILE,
       trustedProxyCidrs: ['loopback'],
       rateLimits: { readsPerMinute: 120, writesPerMinute: 10 },

@@ -74,6 +74,7 @@ describe('the request log', () => {
       duration_ms: expect.any(Number),
       upstream_status: 201,
       upstream_duration_ms: expect.any(Number),
+      upstream_attempts: 1,
     });
     expect(gateway.logLines.join('\n')).not.toContain('abc123');
   });

@@ -8,7 +8,7 @@ export interface RequestContext {
   startedAt: number;
   identity?: Identity;
   identityFailure?: string;
-  upstream?: { status: number | null; durationMs: number };
+  upstream?: { status: number | null; durationMs: number; attempts: number };
   /** Set once an audit event exists for this request, so a later refusal is not audited twice. */
   auditEventId?: string;
   /** Which audit write failed, if any: the intent (or a refusal) means 503; the outcome means incomplete. */

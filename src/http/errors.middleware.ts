@@ -20,6 +20,7 @@ const TITLES: Record<ErrorCode, string> = {
   'upstream-rejected': 'Rejected by Vonage',
   'upstream-error': 'Bad gateway',
   'upstream-timeout': 'Gateway timeout',
+  'upstream-unavailable': 'Vonage unavailable',
   'audit-unavailable': 'Audit log unavailable',
   internal: 'Internal server error',
 };

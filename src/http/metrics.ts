@@ -13,6 +13,7 @@ export interface Metrics {
   auditWriteFailures: client.Counter<'stage'>;
   rateLimitRejections: client.Counter<'budget'>;
   identityFailures: client.Counter<'reason'>;
+  circuitState: client.Gauge;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -29,6 +30,7 @@ export function createMetrics(): Metrics {
     auditWriteFailures: new client.Counter({ name: 'gateway_audit_write_failures_total', help: 'Audit writes that failed (intent: request refused with 503; outcome: attempt left incomplete)', labelNames: ['stage'], registers }),
     rateLimitRejections: new client.Counter({ name: 'gateway_rate_limit_rejections_total', help: 'Requests refused by our own rate limits', labelNames: ['budget'], registers }),
     identityFailures: new client.Counter({ name: 'gateway_identity_failures_total', help: 'Requests refused with 401, by reason', labelNames: ['reason'], registers }),
+    circuitState: new client.Gauge({ name: 'gateway_upstream_circuit_state', help: 'Vonage circuit breaker: 0 closed, 1 half-open, 2 open', registers }),
   };
 }
 

@@ -38,6 +38,7 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
         duration_ms: round(performance.now() - ctx.startedAt),
         upstream_status: ctx.upstream?.status ?? null,
         upstream_duration_ms: ctx.upstream ? round(ctx.upstream.durationMs) : null,
+        upstream_attempts: ctx.upstream?.attempts,
       });
     });
     next();

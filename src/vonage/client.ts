@@ -1,7 +1,8 @@
 import { Pool } from 'undici';
 import { AppError } from '../errors.ts';
-import { toUpstreamError, type UpstreamReply } from './upstream-errors.ts';
+import { type CircuitBreaker, createCircuitBreaker } from './circuit-breaker.ts';
 import { parseSecret, parseSecretList, type Secret } from './schemas.ts';
+import { toUpstreamError, type UpstreamReply } from './upstream-errors.ts';
 
 /** The four Vonage secret operations. Every call reports Vonage's status and duration for logs and audit. */
 export interface VonageSecrets {
@@ -9,20 +10,29 @@ export interface VonageSecrets {
   get(apiKey: string, secretId: string, observe: UpstreamObserver): Promise<Secret>;
   create(apiKey: string, secret: string, observe: UpstreamObserver): Promise<Secret>;
   revoke(apiKey: string, secretId: string, observe: UpstreamObserver): Promise<void>;
+  breaker: CircuitBreaker;
   close(): Promise<void>;
 }
 
-export type UpstreamObserver = (call: { status: number | null; durationMs: number }) => void;
+export type UpstreamObserver = (call: { status: number | null; durationMs: number; attempts: number }) => void;
 
 export interface VonageClientOptions {
   baseUrl: string;
   apiKey: string;
   apiSecret: string;
+  /** One deadline for the whole call, retries and body included. */
   timeoutMs: number;
-  requestId?: () => string | undefined;
+  connectTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  /** Retries for GET on a network error or a 5xx; POST and DELETE are never retried. */
+  getRetries?: number;
+  breaker?: CircuitBreaker;
 }
 
+type Method = 'GET' | 'POST' | 'DELETE';
 const MAX_BODY_BYTES = 64 * 1024;
+const BACKOFF_BASE_MS = 100;
 
 /** Path segments were validated against allow-lists; encoding them again keeps the URL safe regardless. */
 const secretsPath = (apiKey: string, secretId?: string) =>
@@ -50,34 +60,58 @@ function transportError(error: unknown): AppError {
   return new AppError('upstream-error', 502, 'Vonage could not be reached.', { cause: error });
 }
 
+/** Full jitter: a random wait up to the exponential step, never past the deadline. */
+const backoff = (attempt: number, deadlineAt: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.min(Math.random() * BACKOFF_BASE_MS * 2 ** attempt, Math.max(0, deadlineAt - Date.now() - 50))));
+
 export function createVonageClient(options: VonageClientOptions): VonageSecrets {
   const pool = new Pool(options.baseUrl, {
     connections: 32,
     keepAliveTimeout: 10_000,
-    connectTimeout: Math.min(options.timeoutMs, 5_000),
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
+    connectTimeout: options.connectTimeoutMs ?? Math.min(options.timeoutMs, 3_000),
+    headersTimeout: options.headersTimeoutMs ?? options.timeoutMs,
+    bodyTimeout: options.bodyTimeoutMs ?? options.timeoutMs,
   });
+  const breaker = options.breaker ?? createCircuitBreaker({ failureThreshold: 5, openMs: 10_000 });
+  const retries = options.getRetries ?? 2;
   const authorization = `Basic ${Buffer.from(`${options.apiKey}:${options.apiSecret}`).toString('base64')}`;
 
-  async function call(method: 'GET' | 'POST' | 'DELETE', path: string, observe: UpstreamObserver, body?: string): Promise<UpstreamReply> {
+  async function attempt(method: Method, path: string, signal: AbortSignal, body?: string): Promise<UpstreamReply> {
+    const contentType = body === undefined ? {} : { 'content-type': 'application/json' };
+    const response = await pool.request({ method, path, headers: { authorization, accept: 'application/json', ...contentType }, body, signal });
+    return { status: response.statusCode, headers: response.headers, text: await readBounded(response.body) };
+  }
+
+  async function call(method: Method, path: string, observe: UpstreamObserver, body?: string): Promise<UpstreamReply> {
+    breaker.admit();
     const started = performance.now();
+    const deadlineAt = Date.now() + options.timeoutMs;
+    const signal = AbortSignal.timeout(options.timeoutMs);
     let status: number | null = null;
+    let attempts = 0;
     try {
-      const response = await pool.request({
-        method,
-        path,
-        headers: { authorization, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body,
-        signal: AbortSignal.timeout(options.timeoutMs), // one deadline for the whole call, body included
-      });
-      status = response.statusCode;
-      const text = await readBounded(response.body);
-      return { status, headers: response.headers, text };
-    } catch (error) {
-      throw transportError(error);
+      for (;;) {
+        attempts += 1;
+        const canRetry = method === 'GET' && attempts <= retries && Date.now() < deadlineAt - BACKOFF_BASE_MS;
+        try {
+          const reply = await attempt(method, path, signal, body);
+          status = reply.status;
+          if (reply.status < 500) breaker.recordSuccess();
+          else breaker.recordFailure();
+          if (reply.status >= 500 && canRetry) {
+            await backoff(attempts, deadlineAt);
+            continue;
+          }
+          return reply;
+        } catch (error) {
+          status = null;
+          breaker.recordFailure();
+          if (!canRetry || signal.aborted || error instanceof AppError) throw transportError(error);
+          await backoff(attempts, deadlineAt);
+        }
+      }
     } finally {
-      observe({ status, durationMs: performance.now() - started });
+      observe({ status, durationMs: performance.now() - started, attempts });
     }
   }
 
@@ -94,6 +128,7 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
     revoke: async (apiKey, secretId, observe) => {
       expectOk(await call('DELETE', secretsPath(apiKey, secretId), observe));
     },
+    breaker,
     close: () => pool.close(),
   };
 }
