@@ -36,7 +36,10 @@ export interface VonageSandbox {
   url: string;
   received: ReceivedRequest[];
   secretsOf(apiKey: string): Array<{ id: string; created_at: string }>;
-  setFault(fault: Fault | null): void;
+  /** Applies `fault` to the next `times` requests (all of them, by default), then behaves again. */
+  setFault(fault: Fault | null, times?: number): void;
+  /** Requests received whose response is neither finished nor abandoned: hung sockets, if not zero. */
+  pendingRequests(): number;
   close(): Promise<void>;
 }
 
@@ -85,6 +88,8 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let fault: Fault | null = null;
+  let faultsLeft = Number.POSITIVE_INFINITY;
+  let pending = 0;
 
   function handleSecrets(method: string, apiKey: string, secretId: string | undefined, body: string, res: ServerResponse): void {
     const secrets = accounts.get(apiKey);
@@ -134,6 +139,8 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    pending += 1;
+    res.once('close', () => (pending -= 1));
     const body = await readBody(req);
     const path = req.url ?? '/';
     received.push({ method: req.method ?? '', path, authorization: req.headers.authorization, contentType: req.headers['content-type'], body });
@@ -144,8 +151,10 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
       if (!match) return send(res, 404, { type: 'https://developer.nexmo.com/api-errors#not-found', title: 'Not Found' });
       handleSecrets(req.method ?? '', decodeURIComponent(match[1] ?? ''), match[2] && decodeURIComponent(match[2]), body, res);
     };
-    if (fault) applyFault(fault, req, res, proceed);
-    else proceed();
+    if (fault && faultsLeft > 0) {
+      faultsLeft -= 1;
+      applyFault(fault, req, res, proceed);
+    } else proceed();
   }
 
   const server: Server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
@@ -161,7 +170,11 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
         url,
         received,
         secretsOf: (apiKey) => [...(accounts.get(apiKey) ?? [])],
-        setFault: (next) => void (fault = next),
+        setFault: (next, times = Number.POSITIVE_INFINITY) => {
+          fault = next;
+          faultsLeft = times;
+        },
+        pendingRequests: () => pending,
         close: () =>
           new Promise<void>((done) => {
             for (const timer of timers) clearTimeout(timer);

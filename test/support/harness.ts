@@ -15,6 +15,7 @@ import { proxyHeaderIdentity } from '../../src/identity/proxy-headers.ts';
 import { createLogger } from '../../src/logger.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
 import { MAX_HEADER_BYTES } from '../../src/server.ts';
+import type { CircuitBreaker } from '../../src/vonage/circuit-breaker.ts';
 import { createVonageClient } from '../../src/vonage/client.ts';
 
 export const MASTER_KEY = 'abcd1234';
@@ -48,6 +49,7 @@ export interface GatewayOptions {
   vonageApiSecret?: string;
   /** AUTH_MODE=jwt with these settings; plain proxy headers otherwise. */
   jwt?: JwtSettings;
+  breaker?: CircuitBreaker;
   /** Share rate-limit counts through Postgres, as production does (memory per instance otherwise). */
   sharedRateLimits?: { retrySharedAfterMs: number };
 }
@@ -96,7 +98,7 @@ export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayPa
   const logger = createLogger('debug', new winston.transports.Stream({ stream: sink }));
   const vonage = await startVonageSandbox({ masterKey: MASTER_KEY, masterSecret: MASTER_SECRET, subAccounts: [SUB_KEY] });
   const db = createDatabase({ connectionString: options.databaseUrl ?? testDatabaseUrl(), logger, connectionTimeoutMs: 1_000 });
-  const client = createVonageClient({ baseUrl: vonage.url, apiKey: MASTER_KEY, apiSecret: options.vonageApiSecret ?? MASTER_SECRET, timeoutMs: options.vonageTimeoutMs ?? 2_000 });
+  const client = createVonageClient({ baseUrl: vonage.url, apiKey: MASTER_KEY, apiSecret: options.vonageApiSecret ?? MASTER_SECRET, timeoutMs: options.vonageTimeoutMs ?? 2_000, breaker: options.breaker });
   const trustedProxyCidrs = options.trustedProxyCidrs ?? ['loopback'];
   const deps: AppDeps = {
     db,
