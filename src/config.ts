@@ -60,6 +60,7 @@ const envSchema = z.object({
   VONAGE_BREAKER_THRESHOLD: integer(5, 1, 1_000),
   VONAGE_BREAKER_OPEN_MS: integer(10_000, 100, 600_000),
   ACCESS_POLICY_FILE: required('a YAML or JSON access policy'),
+  IDEMPOTENCY_HMAC_KEY: required('a random key of 32+ characters for Idempotency-Key fingerprints').pipe(z.string().min(32, 'must be at least 32 characters')),
   TRUSTED_PROXY_CIDRS: trustedProxyCidrs,
   RATE_LIMIT_READS_PER_MINUTE: integer(120, 1, 100_000),
   RATE_LIMIT_WRITES_PER_MINUTE: integer(10, 1, 100_000),
@@ -88,6 +89,7 @@ export interface Config {
   };
   breaker: { failureThreshold: number; openMs: number };
   accessPolicyFile: string;
+  idempotencyHmacKey: string;
   trustedProxyCidrs: string[];
   rateLimits: { readsPerMinute: number; writesPerMinute: number };
   logLevel: (typeof LOG_LEVELS)[number];
@@ -144,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     },
     breaker: { failureThreshold: e.VONAGE_BREAKER_THRESHOLD, openMs: e.VONAGE_BREAKER_OPEN_MS },
     accessPolicyFile: e.ACCESS_POLICY_FILE,
+    idempotencyHmacKey: e.IDEMPOTENCY_HMAC_KEY,
     trustedProxyCidrs: e.TRUSTED_PROXY_CIDRS,
     rateLimits: { readsPerMinute: e.RATE_LIMIT_READS_PER_MINUTE, writesPerMinute: e.RATE_LIMIT_WRITES_PER_MINUTE },
     logLevel: e.LOG_LEVEL,

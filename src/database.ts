@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from 'kysely';
+import { type ColumnType, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import type { AuditEventsTable, AuditOutcomesTable } from './audit/tables.ts';
@@ -9,6 +9,20 @@ export interface Database {
   audit_outcomes: AuditOutcomesTable;
   rate_limit_hits: { key: string; hits: number; reset_at: Date };
   audit_chain_head: { id: number; seq: string; hash: Buffer };
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+interface IdempotencyKeysTable {
+  caller: string;
+  key: string;
+  fingerprint: Buffer;
+  state: 'in_flight' | 'done';
+  response_status: number | null;
+  response_body: ColumnType<unknown, string | null, string | null>;
+  response_location: string | null;
+  created_at: ColumnType<Date, never, never>;
+  locked_until: ColumnType<Date, never, never>;
+  expires_at: ColumnType<Date, never, never>;
 }
 
 export interface DatabaseOptions {

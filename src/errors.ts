@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'forbidden'
   | 'not-found'
   | 'conflict'
+  | 'idempotency-in-flight'
+  | 'idempotency-mismatch'
   | 'rate-limited'
   | 'upstream-rejected'
   | 'upstream-error'

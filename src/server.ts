@@ -117,6 +117,7 @@ export function productionDeps(config: Config, policy: Policy, logger: Logger): 
     rateLimits: config.rateLimits,
     rateLimitStore: (prefix) => sharedRateLimitStore(db, logger, prefix),
     metrics,
+    idempotencyHmacKey: config.idempotencyHmacKey,
   };
 }
 

@@ -6,6 +6,7 @@ const valid = {
   VONAGE_API_KEY: 'abcd1234',
   VONAGE_API_SECRET: 'Cfg5ecretValue',
   ACCESS_POLICY_FILE: '/etc/gateway/policy.yaml',
+  IDEMPOTENCY_HMAC_KEY: 'k'.repeat(32),
 };
 
 describe('loadConfig', () => {
@@ -25,6 +26,7 @@ describe('loadConfig', () => {
       },
       breaker: { failureThreshold: 5, openMs: 10_000 },
       accessPolicyFile: valid.ACCESS_POLICY_FILE,
+      idempotencyHmacKey: 'k'.repeat(32),
       trustedProxyCidrs: ['loopback'],
       rateLimits: { readsPerMinute: 120, writesPerMinute: 10 },
       logLevel: 'info',
@@ -55,6 +57,7 @@ describe('loadConfig', () => {
       'VONAGE_API_SECRET',
       'VONAGE_BASE_URL',
       'ACCESS_POLICY_FILE',
+      'IDEMPOTENCY_HMAC_KEY',
       'TRUSTED_PROXY_CIDRS',
       'LOG_LEVEL',
     ]);

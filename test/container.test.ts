@@ -61,7 +61,7 @@ describe('the production install (npm ci --omit=dev plus the build output)', () 
     expect(readdirSync(join(dir, 'node_modules'))).not.toEqual(expect.arrayContaining(['jest', 'typescript', 'supertest']));
     vonage = await startVonageSandbox({ masterKey: MASTER_KEY, masterSecret: MASTER_SECRET });
     const [port, metricsPort] = [await freePort(), await freePort()];
-    const env = { PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(port), METRICS_PORT: String(metricsPort), DATABASE_URL: testDatabaseUrl(), VONAGE_API_KEY: MASTER_KEY, VONAGE_API_SECRET: MASTER_SECRET, VONAGE_BASE_URL: vonage.url, ACCESS_POLICY_FILE: join(dir, 'policy.yaml'), SHUTDOWN_DRAIN_DELAY_MS: '0' };
+    const env = { PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(port), METRICS_PORT: String(metricsPort), DATABASE_URL: testDatabaseUrl(), VONAGE_API_KEY: MASTER_KEY, VONAGE_API_SECRET: MASTER_SECRET, VONAGE_BASE_URL: vonage.url, ACCESS_POLICY_FILE: join(dir, 'policy.yaml'), SHUTDOWN_DRAIN_DELAY_MS: '0', IDEMPOTENCY_HMAC_KEY: 'i'.repeat(40) };
 
     const child = spawn(process.execPath, ['dist/src/server.js'], { cwd: dir, env, stdio: 'ignore' });
     server = child;

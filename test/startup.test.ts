@@ -8,7 +8,7 @@ describe('npm start with bad configuration', () => {
     const result = spawnSync(process.execPath, ['src/server.ts'], { env, encoding: 'utf8', timeout: 20_000 });
 
     expect(result.status).toBe(1);
-    expect(result.stderr.match(/^ {2}- /gm)).toHaveLength(9);
+    expect(result.stderr.match(/^ {2}- /gm)).toHaveLength(10);
     expect(result.stderr).toMatch(/^invalid configuration:\n {2}- PORT must be a whole number\n {2}- DATABASE_URL is required/);
     expect(result.stderr).toMatch(/AUTH_JWT_AUDIENCE is required in jwt mode/);
     expect(result.stderr).toMatch(/ACCESS_POLICY_FILE \/nonexistent\/policy.yaml: cannot be read: ENOENT/);

@@ -28,7 +28,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('event_id', 'bigint', (col) => col.primaryKey().references('audit_events.id'))
     .addColumn('recorded_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`clock_timestamp()`))
     .addColumn('outcome', 'text', (col) =>
-      col.notNull().check(sql`outcome in ('success', 'denied', 'invalid', 'upstream_rejected', 'upstream_failed')`),
+      col.notNull().check(sql`outcome in ('success', 'replayed', 'denied', 'invalid', 'upstream_rejected', 'upstream_failed')`),
     )
     .addColumn('status', 'integer', (col) => col.notNull())
     .addColumn('upstream_status', 'integer')

@@ -63,8 +63,8 @@ export async function recordOutcome(db: Kysely<Database>, eventId: string, apiKe
     .execute();
 }
 
-/** An attempt refused before forwarding (invalid, denied) is written with its outcome in one transaction. */
-export async function recordRefusal(db: Kysely<Database>, attempt: AuditAttempt, record: AuditOutcomeRecord): Promise<void> {
+/** An attempt settled without forwarding (invalid, denied, replayed) is written with its outcome in one transaction. */
+export async function recordSettledAttempt(db: Kysely<Database>, attempt: AuditAttempt, record: AuditOutcomeRecord): Promise<void> {
   try {
     await db.transaction().execute(async (trx) => {
       const eventId = await recordIntent(trx, attempt);

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
       trustedProxyCidrs,
       rateLimits: { readsPerMinute: 120, writesPerMinute: 10 },
       metrics: createMetrics(),
+      idempotencyHmacKey: 'dev-sandbox-only-idempotency-key-0123456789',
     },
     { port, shutdownTimeoutMs: 5_000 },
   );

@@ -28,6 +28,8 @@ export interface AppDeps {
   /** Omitted: each instance counts in memory. Production shares counts through Postgres. */
   rateLimitStore?: RateLimitStoreFactory;
   metrics: Metrics;
+  /** Keys Idempotency-Key request fingerprints (HMAC); from config only, never stored. */
+  idempotencyHmacKey: string;
   lifecycle?: Lifecycle;
 }
 

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Request } from 'express';
-import { recordRefusal } from '../audit/recorder.ts';
+import { recordSettledAttempt } from '../audit/recorder.ts';
 import { AppError, type ErrorCode, type InvalidParam } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { AuditDeps } from './audit-attempt.ts';
@@ -16,6 +16,8 @@ const TITLES: Record<ErrorCode, string> = {
   forbidden: 'Forbidden',
   'not-found': 'Not found',
   conflict: 'Refused by Vonage',
+  'idempotency-in-flight': 'Request already in progress',
+  'idempotency-mismatch': 'Idempotency key reused',
   'rate-limited': 'Too many requests',
   'upstream-rejected': 'Rejected by Vonage',
   'upstream-error': 'Bad gateway',
@@ -75,7 +77,7 @@ export function toAppError(error: unknown): AppError {
   return new AppError('internal', 500, 'An unexpected error occurred.', { cause: error });
 }
 
-const REFUSAL_OUTCOMES: Record<number, 'invalid' | 'denied'> = { 400: 'invalid', 413: 'invalid', 415: 'invalid', 403: 'denied', 404: 'denied' };
+const REFUSAL_OUTCOMES: Record<number, 'invalid' | 'denied'> = { 400: 'invalid', 409: 'invalid', 413: 'invalid', 415: 'invalid', 422: 'invalid', 403: 'denied', 404: 'denied' };
 
 /** A create or revoke refused before forwarding is still an attempt, and is audited; if it can't be, 503. */
 export function auditRefusedMutations(deps: AuditDeps): ErrorRequestHandler {
@@ -86,7 +88,7 @@ export function auditRefusedMutations(deps: AuditDeps): ErrorRequestHandler {
     const outcome = REFUSAL_OUTCOMES[appError.status];
     if (!mutation || !outcome || !ctx.identity || ctx.auditEventId !== undefined) return next(appError);
     try {
-      await recordRefusal(deps.db, attemptFromRequest(req, res, mutation), { outcome, status: appError.status, upstreamStatus: null });
+      await recordSettledAttempt(deps.db, attemptFromRequest(req, res, mutation), { outcome, status: appError.status, upstreamStatus: null });
       next(appError);
     } catch (auditError) {
       next(toAppError(auditError));

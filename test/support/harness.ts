@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
@@ -109,6 +110,7 @@ export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayPa
     trustedProxyCidrs,
     rateLimits: options.rateLimits ?? { readsPerMinute: 1_000, writesPerMinute: 1_000 },
     metrics: createMetrics(),
+    idempotencyHmacKey: randomBytes(32).toString('hex'),
     rateLimitStore: options.sharedRateLimits && ((prefix) => sharedRateLimitStore(db, logger, prefix, options.sharedRateLimits?.retrySharedAfterMs)),
   };
   return { deps, vonage, logLines };

@@ -2,17 +2,18 @@ import { Router } from 'express';
 import { assertAllowed, assertManagedAccount } from '../../policy/authorize.ts';
 import type { Policy } from '../../policy/policy.ts';
 import type { VonageSecrets } from '../../vonage/client.ts';
-import { type AuditDeps, forwardAudited } from '../audit-attempt.ts';
+import { forwardAudited } from '../audit-attempt.ts';
 import { upstreamObserver, verifiedIdentity } from '../context.ts';
+import { type IdempotencyDeps, respondIdempotently } from '../idempotency.ts';
 
-export interface SecretsDeps extends AuditDeps {
+export interface SecretsDeps extends IdempotencyDeps {
   policy: Policy;
   vonage: VonageSecrets;
 }
 
 /**
- * The four secret operations. Each reads top to bottom: identity → policy → (audit intent) → Vonage →
- * (audit outcome) → response. Path parameters were already checked against the contract's allow-lists.
+ * The four secret operations. Each reads top to bottom: identity → policy → (idempotency claim) →
+ * (audit intent) → Vonage → (audit outcome) → response. Path parameters were already checked against the contract's allow-lists.
  */
 export function secretsRouter(deps: SecretsDeps): Router {
   const { policy, vonage } = deps;
@@ -38,10 +39,12 @@ export function secretsRouter(deps: SecretsDeps): Router {
     assertManagedAccount(policy, apiKey);
     assertAllowed(policy, verifiedIdentity(res), 'secrets:create', apiKey);
     const secretValue: string = req.body.secret;
-    const created = await forwardAudited(deps, req, res, { status: 201, createdSecretId: (secret) => secret.id }, () =>
-      vonage.create(apiKey, secretValue, upstreamObserver(res)),
-    );
-    res.status(201).location(`/v1/accounts/${apiKey}/secrets/${encodeURIComponent(created.id)}`).json(created);
+    await respondIdempotently(deps, req, res, ['create', apiKey, secretValue], async () => {
+      const created = await forwardAudited(deps, req, res, { status: 201, createdSecretId: (secret) => secret.id }, () =>
+        vonage.create(apiKey, secretValue, upstreamObserver(res)),
+      );
+      return { status: 201, body: created, location: `/v1/accounts/${apiKey}/secrets/${encodeURIComponent(created.id)}` };
+    });
   });
 
   router.delete('/v1/accounts/:apiKey/secrets/:secretId', async (req, res) => {
