@@ -47,8 +47,10 @@ export function createDatabase(options: DatabaseOptions): Kysely<Database> {
     statement_timeout: options.statementTimeoutMs ?? 5_000,
     ...(options.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
   });
-  // Without a listener, an idle client that loses its server (a Postgres restart) crashes the process.
+  // Without listeners, a client that loses its server (a Postgres restart) emits an unhandled 'error'
+  // and crashes the process: the pool covers idle clients, and each client covers itself while checked out.
   pool.on('error', (error) => options.logger.warn('database pool client error', { error: error.message }));
+  pool.on('connect', (client) => client.on('error', (error) => options.logger.warn('database connection lost', { error: error.message })));
   // The cursor lets exports stream rows instead of loading a whole result into memory.
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool, cursor: Cursor }) });
 }

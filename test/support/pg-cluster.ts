@@ -14,6 +14,8 @@ export interface Cluster {
   pid: number;
   dir: string;
   bin: string;
+  port: number;
+  fsync: boolean;
 }
 
 export function postgresBin(): string {
@@ -50,6 +52,15 @@ async function waitUntilReady(dataDir: string, child: { exitCode: number | null 
   throw new Error('postgres did not become ready within 15 s');
 }
 
+async function startServer(bin: string, dir: string, port: number, fsync: boolean): Promise<number> {
+  const data = join(dir, 'data');
+  const args = ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', dir, '-c', `fsync=${fsync ? 'on' : 'off'}`];
+  // Not detached: Ctrl-C on the test run's process group stops postgres too.
+  const child = spawn(...command(join(bin, 'postgres'), args), { stdio: 'ignore' });
+  child.unref();
+  return waitUntilReady(data, child);
+}
+
 export async function startCluster(options: { fsync?: boolean } = {}): Promise<Cluster> {
   const bin = postgresBin();
   const dir = mkdtempSync(join(tmpdir(), 'pgtest-'));
@@ -57,12 +68,36 @@ export async function startCluster(options: { fsync?: boolean } = {}): Promise<C
   const data = join(dir, 'data');
   execFileSync(...command(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-instructions', '--no-sync']), { stdio: 'ignore' });
   const port = await freePort();
-  const args = ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', dir, '-c', `fsync=${options.fsync ? 'on' : 'off'}`];
-  // Not detached: Ctrl-C on the test run's process group stops postgres too.
-  const child = spawn(...command(join(bin, 'postgres'), args), { stdio: 'ignore' });
-  child.unref();
-  const pid = await waitUntilReady(data, child);
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, pid, dir, bin };
+  const fsync = options.fsync ?? false;
+  const pid = await startServer(bin, dir, port, fsync);
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, pid, dir, bin, port, fsync };
+}
+
+/** Stops the server (fast shutdown: open transactions are rolled back), keeping its data for a restart. */
+export async function stopServer(cluster: Cluster): Promise<void> {
+  try {
+    process.kill(cluster.pid, 'SIGINT');
+  } catch {
+    return;
+  }
+  await waitForExit(cluster.pid);
+}
+
+/** Starts the same data directory again on the same port. */
+export async function restartServer(cluster: Cluster): Promise<void> {
+  cluster.pid = await startServer(cluster.bin, cluster.dir, cluster.port, cluster.fsync);
+}
+
+async function waitForExit(pid: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 export async function stopCluster(cluster: { pid: number; dir: string }): Promise<void> {
@@ -71,14 +106,6 @@ export async function stopCluster(cluster: { pid: number; dir: string }): Promis
   } catch {
     // already gone
   }
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    try {
-      process.kill(cluster.pid, 0);
-    } catch {
-      break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitForExit(cluster.pid);
   rmSync(cluster.dir, { recursive: true, force: true });
 }
