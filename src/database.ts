@@ -35,6 +35,11 @@ export interface DatabaseOptions {
   readOnly?: boolean;
   /** Statement timeout; exports and verification of a long chain need more than a request does. */
   statementTimeoutMs?: number;
+  /**
+   * Commit without waiting for the WAL flush. Only for data whose last few commits may be lost in a
+   * crash without harm — the rate-limit counters — never for the audit log.
+   */
+  asynchronousCommit?: boolean;
 }
 
 export function createDatabase(options: DatabaseOptions): Kysely<Database> {
@@ -46,6 +51,7 @@ export function createDatabase(options: DatabaseOptions): Kysely<Database> {
     // A hung statement must not hold a request: the write fails and the request fails closed.
     statement_timeout: options.statementTimeoutMs ?? 5_000,
     ...(options.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
+    ...(options.asynchronousCommit ? { options: '-c synchronous_commit=off' } : {}),
   });
   // Without listeners, a client that loses its server (a Postgres restart) emits an unhandled 'error'
   // and crashes the process: the pool covers idle clients, and each client covers itself while checked out.

@@ -56,7 +56,8 @@ export async function serve(deps: Omit<AppDeps, 'lifecycle'>, options: ServeOpti
       await closeServer(server);
       clearTimeout(force);
       clearInterval(reapIdle);
-      await Promise.allSettled([deps.vonage.close(), deps.db.destroy(), metricsServer && closeServer(metricsServer)]);
+      const extra = (deps.closeOnShutdown ?? []).map((close) => close());
+      await Promise.allSettled([deps.vonage.close(), deps.db.destroy(), metricsServer && closeServer(metricsServer), ...extra]);
       deps.logger.info('shutdown complete');
     })());
   return { server, url, shutdown };
@@ -99,6 +100,8 @@ const CIRCUIT_LEVELS = { closed: 0, half_open: 1, open: 2 } as const;
 
 export function productionDeps(config: Config, policy: Policy, logger: Logger): Omit<AppDeps, 'lifecycle'> {
   const db = createDatabase({ connectionString: config.databaseUrl, logger });
+  // Counters need no fsync per read request; a crash at worst forgets a few hits of the current window.
+  const rateLimitDb = createDatabase({ connectionString: config.databaseUrl, logger, max: 5, asynchronousCommit: true });
   const metrics = createMetrics();
   const breaker = createCircuitBreaker({
     ...config.breaker,
@@ -115,9 +118,10 @@ export function productionDeps(config: Config, policy: Policy, logger: Logger): 
     logger,
     trustedProxyCidrs: config.trustedProxyCidrs,
     rateLimits: config.rateLimits,
-    rateLimitStore: (prefix) => sharedRateLimitStore(db, logger, prefix),
+    rateLimitStore: (prefix) => sharedRateLimitStore(rateLimitDb, logger, prefix),
     metrics,
     idempotencyHmacKey: config.idempotencyHmacKey,
+    closeOnShutdown: [() => rateLimitDb.destroy()],
   };
 }
 

@@ -30,6 +30,8 @@ export interface SandboxOptions {
   masterSecret: string;
   /** Sub-account api keys the master may manage, besides its own. */
   subAccounts?: string[];
+  /** Vonage allows 2; benchmarks raise it so a create/revoke mix is not all refusals. */
+  maxSecrets?: number;
 }
 
 export interface VonageSandbox {
@@ -100,7 +102,7 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
     if (secretId === undefined && method === 'POST') {
       const secret = parseSecret(body);
       if (secret === undefined || !SECRET_RULES.test(secret)) return problem(res, 'validation');
-      if (secrets.length >= MAX_SECRETS) return problem(res, 'add-excess-secret');
+      if (secrets.length >= (options.maxSecrets ?? MAX_SECRETS)) return problem(res, 'add-excess-secret');
       const created = { id: randomUUID(), created_at: now() };
       secrets.push(created);
       return send(res, 201, toInfo(apiKey, created));

@@ -30,6 +30,8 @@ export interface AppDeps {
   metrics: Metrics;
   /** Keys Idempotency-Key request fingerprints (HMAC); from config only, never stored. */
   idempotencyHmacKey: string;
+  /** Further pools to close on shutdown, after the requests in flight have finished. */
+  closeOnShutdown?: Array<() => Promise<void>>;
   lifecycle?: Lifecycle;
 }
 

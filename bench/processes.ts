@@ -1,0 +1,27 @@
+/**
+ * The processes `npm run bench` measures, each started as its own Node process so the load generator
+ * does not share an event loop with what it measures:
+ *   node bench/processes.ts fake <port>              the Vonage sandbox (fast, in-memory)
+ *   node bench/processes.ts proxy <port> <fakeUrl>   a minimal keep-alive proxy: no middleware at all
+ */
+import { createServer } from 'node:http';
+import { Pool } from 'undici';
+import { startVonageSandbox } from '../src/dev/vonage-sandbox.ts';
+
+const [role, portArg, target] = process.argv.slice(2);
+const port = Number(portArg);
+
+if (role === 'fake') {
+  await startVonageSandbox({ masterKey: 'abcd1234', masterSecret: 'Bench5ecretValue', maxSecrets: 1_000_000 }, port);
+  console.log('ready');
+} else if (role === 'proxy') {
+  const pool = new Pool(target as string, { connections: 32, keepAliveTimeout: 10_000 });
+  createServer(async (req, res) => {
+    const upstream = await pool.request({ method: 'GET', path: req.url ?? '/', headers: { authorization: req.headers.authorization ?? '' } });
+    res.writeHead(upstream.statusCode, { 'content-type': 'application/json' });
+    for await (const chunk of upstream.body) res.write(chunk);
+    res.end();
+  }).listen(port, '127.0.0.1', () => console.log('ready'));
+} else {
+  throw new Error(`unknown role ${role}`);
+}
