@@ -1,6 +1,5 @@
 import { type ColumnType, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import Cursor from 'pg-cursor';
 import type { AuditEventsTable, AuditOutcomesTable } from './audit/tables.ts';
 import type { Logger } from './logger.ts';
 
@@ -57,6 +56,5 @@ export function createDatabase(options: DatabaseOptions): Kysely<Database> {
   // and crashes the process: the pool covers idle clients, and each client covers itself while checked out.
   pool.on('error', (error) => options.logger.warn('database pool client error', { error: error.message }));
   pool.on('connect', (client) => client.on('error', (error) => options.logger.warn('database connection lost', { error: error.message })));
-  // The cursor lets exports stream rows instead of loading a whole result into memory.
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool, cursor: Cursor }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

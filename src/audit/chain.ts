@@ -44,6 +44,8 @@ const unlinked = (trx: Kysely<Database>) => sql<Link>`
   limit 1`.execute(trx);
 
 const hex = (bytes: Buffer | null) => (bytes ? bytes.toString('hex') : null);
+/** pg returns bytea as a Buffer, PGlite (npm run dev) as a plain Uint8Array. */
+const asBuffer = (bytes: Uint8Array | null) => (bytes === null ? null : Buffer.from(bytes));
 const linkHash = (previous: Buffer, canonical: string) => createHash('sha256').update(previous).update(canonical, 'utf8').digest();
 
 async function walk(trx: Kysely<Database>): Promise<ChainReport> {
@@ -53,7 +55,8 @@ async function walk(trx: Kysely<Database>): Promise<ChainReport> {
   let seq = 0n;
   for (;;) {
     const { rows } = await linksAfter(trx, seq.toString());
-    for (const link of rows) {
+    for (const row of rows) {
+      const link = { ...row, chain_hash: asBuffer(row.chain_hash) };
       const expected = linkHash(previous, link.canonical);
       if (BigInt(link.chain_seq ?? -1) !== seq + 1n) return broken('sequence_gap', link, expected, Number(seq));
       if (!link.chain_hash || !expected.equals(link.chain_hash)) return broken('hash_mismatch', link, expected, Number(seq));
@@ -62,9 +65,10 @@ async function walk(trx: Kysely<Database>): Promise<ChainReport> {
     }
     if (rows.length < BATCH) break;
   }
-  const head = (await trx.selectFrom('audit_chain_head').select(['seq', 'hash']).executeTakeFirstOrThrow()) as { seq: string; hash: Buffer };
-  if (BigInt(head.seq) !== seq || !head.hash.equals(previous)) {
-    return { status: 'broken', reason: 'head_mismatch', at: { table: 'audit_chain_head', id: '1', seq: String(head.seq) }, expected_hash: hex(head.hash), found_hash: hex(previous), records_checked: Number(seq) };
+  const head = await trx.selectFrom('audit_chain_head').select(['seq', 'hash']).executeTakeFirstOrThrow();
+  const headHash = asBuffer(head.hash) as Buffer;
+  if (BigInt(head.seq) !== seq || !headHash.equals(previous)) {
+    return { status: 'broken', reason: 'head_mismatch', at: { table: 'audit_chain_head', id: '1', seq: String(head.seq) }, expected_hash: hex(headHash), found_hash: hex(previous), records_checked: Number(seq) };
   }
   return { status: 'intact', records: Number(seq), head_hash: previous.toString('hex') };
 }

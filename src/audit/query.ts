@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
 import { AppError } from '../errors.ts';
 import type { AuditAction, AuditOutcome } from './tables.ts';
@@ -85,25 +85,27 @@ export async function queryAuditEvents(db: Kysely<Database>, filter: AuditFilter
   return { events: page.map(toView), nextCursor: rows.length > filter.limit && last ? encodeCursor(String(last.id)) : null };
 }
 
-const EXPORT_STATEMENT_TIMEOUT = '15min';
+const EXPORT_PAGE = 1_000;
 
 /**
- * Every matching event, newest first, handed to `onEvent` one at a time through a server-side cursor,
- * so memory stays flat however many match. It runs in one read-only transaction with a longer
- * statement timeout than requests get, since a large export is one long-running statement.
+ * Every matching event (or the first `limit`), newest first, handed to `onEvent` one at a time.
+ * It walks keyset pages of 1,000, so memory stays flat however many match and no statement runs long;
+ * ids only grow, so events written during the export never slip into pages already passed.
  */
 export async function exportAuditEvents(
   db: Kysely<Database>,
   filter: Omit<AuditFilter, 'limit'> & { limit?: number },
   onEvent: (event: AuditEventView) => Promise<void> | void,
 ): Promise<void> {
-  await db
-    .transaction()
-    .setAccessMode('read only')
-    .execute(async (trx) => {
-      await sql`select set_config('statement_timeout', ${EXPORT_STATEMENT_TIMEOUT}, true)`.execute(trx);
-      const all = selected(trx, { ...filter, limit: filter.limit ?? 0 });
-      const query = filter.limit === undefined ? all : all.limit(filter.limit);
-      for await (const row of query.stream(1_000)) await onEvent(toView(row));
-    });
+  let remaining = filter.limit ?? Number.POSITIVE_INFINITY;
+  let cursor = filter.cursor;
+  while (remaining > 0) {
+    const size = Math.min(EXPORT_PAGE, remaining);
+    const rows = await selected(db, { ...filter, cursor, limit: size }).limit(size).execute();
+    for (const row of rows) await onEvent(toView(row));
+    const last = rows.at(-1);
+    if (rows.length < size || !last) return;
+    remaining -= rows.length;
+    cursor = encodeCursor(String(last.id));
+  }
 }
