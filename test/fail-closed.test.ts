@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
 import { expectToMatchContract } from './support/contract.ts';
-import { admin, asCaller, type Gateway, MASTER_KEY, startGateway } from './support/harness.ts';
+import { admin, asCaller, type Gateway, MASTER_KEY, startGateway, UNKNOWN_SECRET_ID } from './support/harness.ts';
 
 /** The audit database is unreachable: a real connection to a port nothing listens on. */
 let gateway: Gateway;
@@ -15,7 +15,7 @@ afterAll(async () => {
 describe('POST and DELETE /v1/accounts/:apiKey/secrets… with the audit database down', () => {
   test.each([
     ['a create', 'post', '/v1/accounts/{apiKey}/secrets', `/v1/accounts/${MASTER_KEY}/secrets`, admin],
-    ['a revoke', 'delete', '/v1/accounts/{apiKey}/secrets/{secretId}', `/v1/accounts/${MASTER_KEY}/secrets/07239aeb-d756-4c32-a1de-cf64f8b21827`, admin],
+    ['a revoke', 'delete', '/v1/accounts/{apiKey}/secrets/{secretId}', `/v1/accounts/${MASTER_KEY}/secrets/${UNKNOWN_SECRET_ID}`, admin],
     ['a denied create', 'post', '/v1/accounts/{apiKey}/secrets', `/v1/accounts/${MASTER_KEY}/secrets`, asCaller('bob@example.com', 'team-payments')],
   ] as const)('when %s cannot be audited, then 503 with Retry-After and Vonage receives nothing', async (_label, method, template, path, caller) => {
     const res = await gateway.http[method](path).set(caller).send(method === 'post' ? { secret: exampleSecret() } : undefined);

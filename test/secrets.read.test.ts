@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { expectToMatchContract } from './support/contract.ts';
-import { admin, asCaller, basicAuth, type Gateway, MASTER_KEY, MASTER_SECRET, startGateway, SUB_KEY, UNMANAGED_KEY } from './support/harness.ts';
+import { admin, asCaller, basicAuth, type Gateway, MASTER_KEY, MASTER_SECRET, startGateway, SUB_KEY, UNMANAGED_KEY, UNKNOWN_SECRET_ID } from './support/harness.ts';
 
 const LIST = '/v1/accounts/{apiKey}/secrets';
 const ONE = '/v1/accounts/{apiKey}/secrets/{secretId}';
-const UNKNOWN_ID = '07239aeb-d756-4c32-a1de-cf64f8b21827';
 
 let gateway: Gateway;
 beforeEach(async () => {
@@ -83,18 +82,18 @@ describe('GET /v1/accounts/:apiKey/secrets/:secretId', () => {
   });
 
   test('when Vonage does not know the secret, then 404 with Vonage\'s detail', async () => {
-    const res = await gateway.http.get(`/v1/accounts/${MASTER_KEY}/secrets/${UNKNOWN_ID}`).set(admin);
+    const res = await gateway.http.get(`/v1/accounts/${MASTER_KEY}/secrets/${UNKNOWN_SECRET_ID}`).set(admin);
 
     expect(res.status).toBe(404);
-    expect(res.body.detail).toBe(`ID '${UNKNOWN_ID}' could not be found`);
+    expect(res.body.detail).toBe(`ID '${UNKNOWN_SECRET_ID}' could not be found`);
     expectToMatchContract(res, 'get', ONE);
   });
 
   test.each([
     ['not a UUID', 'secret-id-one'],
     ['a traversal', '..'],
-    ['an encoded slash', `${UNKNOWN_ID.slice(0, 8)}%2F${UNKNOWN_ID.slice(9)}`],
-    ['a UUID with a suffix', `${UNKNOWN_ID}x`],
+    ['an encoded slash', `${UNKNOWN_SECRET_ID.slice(0, 8)}%2F${UNKNOWN_SECRET_ID.slice(9)}`],
+    ['a UUID with a suffix', `${UNKNOWN_SECRET_ID}x`],
   ])('when the secret id is %s, then 400 and nothing reaches Vonage', async (_label, secretId) => {
     const res = await gateway.http.get(`/v1/accounts/${MASTER_KEY}/secrets/${secretId}`).set(admin);
 

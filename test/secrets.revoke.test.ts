@@ -1,10 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
 import { expectToMatchContract } from './support/contract.ts';
-import { admin, asCaller, auditEventFor, basicAuth, type Gateway, MASTER_KEY, MASTER_SECRET, requestId, startGateway, SUB_KEY } from './support/harness.ts';
+import { admin, asCaller, auditEventFor, basicAuth, type Gateway, MASTER_KEY, MASTER_SECRET, requestId, startGateway, SUB_KEY, UNKNOWN_SECRET_ID } from './support/harness.ts';
 
 const REVOKE = '/v1/accounts/{apiKey}/secrets/{secretId}';
-const UNKNOWN_ID = '07239aeb-d756-4c32-a1de-cf64f8b21827';
 
 let gateway: Gateway;
 beforeEach(async () => {
@@ -58,10 +57,10 @@ describe('DELETE /v1/accounts/:apiKey/secrets/:secretId', () => {
   test('when Vonage does not know the secret, then 404 and the audit reads upstream_rejected', async () => {
     const id = requestId('revoke-unknown');
 
-    const res = await gateway.http.delete(`/v1/accounts/${MASTER_KEY}/secrets/${UNKNOWN_ID}`).set(admin).set('X-Request-Id', id);
+    const res = await gateway.http.delete(`/v1/accounts/${MASTER_KEY}/secrets/${UNKNOWN_SECRET_ID}`).set(admin).set('X-Request-Id', id);
 
     expect(res.status).toBe(404);
-    expect(res.body.detail).toBe(`ID '${UNKNOWN_ID}' could not be found`);
+    expect(res.body.detail).toBe(`ID '${UNKNOWN_SECRET_ID}' could not be found`);
     expectToMatchContract(res, 'delete', REVOKE);
     expect(await auditEventFor(gateway, id)).toEqual([expect.objectContaining({ outcome: 'upstream_rejected', status: 404, upstream_status: 404 })]);
   });

@@ -23,6 +23,8 @@ export const MASTER_KEY = 'abcd1234';
 export const MASTER_SECRET = 'Master5ecretValue';
 export const SUB_KEY = 'sub00001';
 export const UNMANAGED_KEY = 'zzzz9999';
+/** Well-formed, but no secret has it (the id from Vonage's own 404 example). */
+export const UNKNOWN_SECRET_ID = '07239aeb-d756-4c32-a1de-cf64f8b21827';
 
 /** The policy from the issue, verbatim in shape. */
 export const TEST_POLICY = `
