@@ -6,19 +6,19 @@ const reply = (status: number, body: unknown, headers: Record<string, string> = 
 
 describe('toUpstreamError', () => {
   test.each([
-    ['400 validation', reply(400, vonageProblem('validation').body), 400, 'upstream-rejected'],
-    ['401 bad credentials', reply(401, vonageProblem('unauthorized').body), 502, 'upstream-error'],
-    ['403 max secrets (old body)', reply(403, { type: 'https://developer.nexmo.com/api-errors/account/secret-management#maximum-secrets-allowed', detail: "This account has reached maximum number of '2' allowed secrets" }), 409, 'conflict'],
-    ['400 max secrets (spec status)', reply(400, vonageProblem('add-excess-secret').body), 409, 'conflict'],
-    ['403 last secret', reply(403, vonageProblem('delete-last-secret').body), 409, 'conflict'],
-    ['403 permissions', reply(403, { type: 'https://developer.nexmo.com/api-errors#forbidden', title: 'Forbidden' }), 502, 'upstream-error'],
-    ['404 unknown id', reply(404, vonageProblem('invalid-id', 'x').body), 404, 'not-found'],
-    ['422 validation (api-standards page)', reply(422, vonageProblem('validation').body), 400, 'upstream-rejected'],
-    ['429 throttled', reply(429, vonageProblem('throttled').body, { 'retry-after': '15' }), 429, 'rate-limited'],
-    ['500', reply(500, vonageProblem('internal-error').body), 502, 'upstream-error'],
-    ['302 redirect', reply(302, ''), 502, 'upstream-error'],
-    ['400 with a body that is not JSON', { status: 400, headers: {}, text: '<html>' }, 400, 'upstream-rejected'],
-  ])('when Vonage answers %s, then we answer %i (%s)', (_label, upstream, status, code) => {
+    ['400 validation', 400, 'upstream-rejected', reply(400, vonageProblem('validation').body)],
+    ['401 bad credentials', 502, 'upstream-error', reply(401, vonageProblem('unauthorized').body)],
+    ['403 max secrets (old body)', 409, 'conflict', reply(403, { type: 'https://developer.nexmo.com/api-errors/account/secret-management#maximum-secrets-allowed', detail: "This account has reached maximum number of '2' allowed secrets" })],
+    ['400 max secrets (spec status)', 409, 'conflict', reply(400, vonageProblem('add-excess-secret').body)],
+    ['403 last secret', 409, 'conflict', reply(403, vonageProblem('delete-last-secret').body)],
+    ['403 permissions', 502, 'upstream-error', reply(403, { type: 'https://developer.nexmo.com/api-errors#forbidden', title: 'Forbidden' })],
+    ['404 unknown id', 404, 'not-found', reply(404, vonageProblem('invalid-id', 'x').body)],
+    ['422 validation (api-standards page)', 400, 'upstream-rejected', reply(422, vonageProblem('validation').body)],
+    ['429 throttled', 429, 'rate-limited', reply(429, vonageProblem('throttled').body, { 'retry-after': '15' })],
+    ['500', 502, 'upstream-error', reply(500, vonageProblem('internal-error').body)],
+    ['302 redirect', 502, 'upstream-error', reply(302, '')],
+    ['400 with a body that is not JSON', 400, 'upstream-rejected', { status: 400, headers: {}, text: '<html>' }],
+  ])('when Vonage answers %s, then we answer %i (%s)', (_label, status, code, upstream) => {
     const error = toUpstreamError(upstream);
 
     expect({ status: error.status, code: error.code, upstreamStatus: error.options.upstreamStatus }).toEqual({ status, code, upstreamStatus: upstream.status });
