@@ -9,12 +9,14 @@ import { jwtAssertionIdentity } from './identity/jwt-assertion.ts';
 import { proxyHeaderIdentity } from './identity/proxy-headers.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { loadPolicy, type Policy, PolicyError } from './policy/policy.ts';
+import { sweepExpiredKeys } from './idempotency/store.ts';
 import { createCircuitBreaker } from './vonage/circuit-breaker.ts';
 import { createVonageClient } from './vonage/client.ts';
 
 export interface Running {
   server: Server;
   url: string;
+  db: AppDeps['db'];
   /** Stops taking connections, lets requests in flight finish, then closes the pools. */
   shutdown(): Promise<void>;
 }
@@ -60,7 +62,7 @@ export async function serve(deps: Omit<AppDeps, 'lifecycle'>, options: ServeOpti
       await Promise.allSettled([deps.vonage.close(), deps.db.destroy(), metricsServer && closeServer(metricsServer), ...extra]);
       deps.logger.info('shutdown complete');
     })());
-  return { server, url, shutdown };
+  return { server, url, db: deps.db, shutdown };
 }
 
 /** SIGTERM (Kubernetes) and SIGINT (a terminal) both drain gracefully. */
@@ -125,6 +127,18 @@ export function productionDeps(config: Config, policy: Policy, logger: Logger): 
   };
 }
 
+const SWEEP_EVERY_MS = 10 * 60_000;
+
+function sweepIdempotencyKeysPeriodically(running: Running, logger: Logger): void {
+  const timer = setInterval(() => {
+    sweepExpiredKeys(running.db).then(
+      (deleted) => deleted > 0 && logger.info('expired idempotency keys removed', { deleted }),
+      (error: unknown) => logger.warn('idempotency key sweep failed', { error: (error as Error).message }),
+    );
+  }, SWEEP_EVERY_MS).unref();
+  running.server.once('close', () => clearInterval(timer));
+}
+
 async function main(): Promise<void> {
   const { config, policy } = loadSettings(process.env);
   const logger = createLogger(config.logLevel);
@@ -136,6 +150,7 @@ async function main(): Promise<void> {
     metricsPort: config.metricsPort,
   });
   shutdownOnSignals(running, logger);
+  sweepIdempotencyKeysPeriodically(running, logger);
   logger.info('listening', { port: config.port, metrics_port: config.metricsPort, auth_mode: config.auth.mode, vonage_base_url: config.vonage.baseUrl, managed_accounts: policy.accounts.size });
 }
 

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
+import { sql } from 'kysely';
 import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
+import { sweepExpiredKeys } from '../src/idempotency/store.ts';
 import { expectToMatchContract } from './support/contract.ts';
 import { admin, asCaller, auditEventFor, type Gateway, MASTER_KEY, requestId, startGateway, until } from './support/harness.ts';
 
@@ -102,6 +104,19 @@ describe('POST /v1/accounts/:apiKey/secrets with Idempotency-Key', () => {
     expect(row.fingerprint.equals(unkeyed)).toBe(false);
     expect(JSON.stringify(row)).not.toContain(secret);
     expect(row).toMatchObject({ caller: 'admin@example.com', state: 'done', response_status: 201 });
+  });
+
+  test('when keys have expired, then the sweep removes them and keeps live ones', async () => {
+    const live = `k-live-${Date.now()}`;
+    await create(live, exampleSecret()).expect(201);
+    await sql`insert into idempotency_keys (caller, key, fingerprint, state, locked_until, expires_at)
+      values ('old@example.com', ${`k-old-${Date.now()}`}, '\\x00', 'done', now(), now() - interval '1 hour')`.execute(gateway.db);
+
+    const deleted = await sweepExpiredKeys(gateway.db);
+
+    expect(deleted).toBeGreaterThanOrEqual(1);
+    const left = await gateway.db.selectFrom('idempotency_keys').select('key').where((eb) => eb.or([eb('caller', '=', 'old@example.com'), eb('key', '=', live)])).execute();
+    expect(left.map((r) => r.key)).toEqual([live]);
   });
 
   test.each([

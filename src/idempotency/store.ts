@@ -60,3 +60,9 @@ export async function completeKey(db: Kysely<Database>, caller: string, key: str
 export async function releaseKey(db: Kysely<Database>, caller: string, key: string): Promise<void> {
   await db.deleteFrom('idempotency_keys').where('caller', '=', caller).where('key', '=', key).where('state', '=', 'in_flight').execute();
 }
+
+/** Expired keys are only ever overwritten on reuse, so a periodic sweep keeps the table from growing. */
+export async function sweepExpiredKeys(db: Kysely<Database>): Promise<number> {
+  const result = await db.deleteFrom('idempotency_keys').where(sql<boolean>`expires_at < now()`).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
