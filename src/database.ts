@@ -41,6 +41,15 @@ export interface DatabaseOptions {
   asynchronousCommit?: boolean;
 }
 
+/** Session settings go in one libpq `options` string, so that settings combine rather than replace each other. */
+function sessionSettings(options: DatabaseOptions): { options?: string } {
+  const settings = [
+    ...(options.readOnly ? ['-c default_transaction_read_only=on'] : []),
+    ...(options.asynchronousCommit ? ['-c synchronous_commit=off'] : []),
+  ];
+  return settings.length > 0 ? { options: settings.join(' ') } : {};
+}
+
 export function createDatabase(options: DatabaseOptions): Kysely<Database> {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
@@ -49,8 +58,7 @@ export function createDatabase(options: DatabaseOptions): Kysely<Database> {
     idleTimeoutMillis: 30_000,
     // A hung statement must not hold a request: the write fails and the request fails closed.
     statement_timeout: options.statementTimeoutMs ?? 5_000,
-    ...(options.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
-    ...(options.asynchronousCommit ? { options: '-c synchronous_commit=off' } : {}),
+    ...sessionSettings(options),
   });
   // Without listeners, a client that loses its server (a Postgres restart) emits an unhandled 'error'
   // and crashes the process: the pool covers idle clients, and each client covers itself while checked out.

@@ -25,3 +25,15 @@ export function toCsvLine(event: AuditEventView): string {
 }
 
 export const toNdjsonLine = (event: AuditEventView) => `${JSON.stringify(event)}\n`;
+
+/** The streamed export formats, shared by GET /v1/audit-events (chosen by Accept) and `npm run audit`. */
+export interface ExportFormat {
+  mediaType: string;
+  header: string;
+  line: (event: AuditEventView) => string;
+}
+
+export const EXPORT_FORMATS = {
+  csv: { mediaType: 'text/csv', header: CSV_HEADER, line: toCsvLine },
+  ndjson: { mediaType: 'application/x-ndjson', header: '', line: toNdjsonLine },
+} satisfies Record<string, ExportFormat>;

@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { verifyChain } from '../audit/chain.ts';
-import { CSV_HEADER, toCsvLine, toNdjsonLine } from '../audit/export-formats.ts';
+import { EXPORT_FORMATS } from '../audit/export-formats.ts';
 import { exportAuditEvents } from '../audit/query.ts';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditAction, type AuditOutcome } from '../audit/tables.ts';
 import { createDatabase } from '../database.ts';
@@ -87,13 +87,19 @@ export async function runAuditCli(args: string[], env: NodeJS.ProcessEnv, out: (
       await out(`${JSON.stringify(report, null, 2)}\n`);
       return report.status === 'intact' ? 0 : 1;
     }
-    let first = true;
-    await out(format === 'csv' ? CSV_HEADER : format === 'json' ? '[' : '');
+    if (format !== 'json') {
+      const { header, line } = EXPORT_FORMATS[format];
+      await out(header);
+      await exportAuditEvents(db, filter, (event) => out(line(event)));
+      return 0;
+    }
+    let separator = '';
+    await out('[');
     await exportAuditEvents(db, filter, async (event) => {
-      await out(format === 'csv' ? toCsvLine(event) : format === 'json' ? `${first ? '' : ','}\n${JSON.stringify(event)}` : toNdjsonLine(event));
-      first = false;
+      await out(`${separator}\n${JSON.stringify(event)}`);
+      separator = ',';
     });
-    if (format === 'json') await out('\n]\n');
+    await out('\n]\n');
     return 0;
   } finally {
     await db.destroy();

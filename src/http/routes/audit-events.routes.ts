@@ -2,8 +2,8 @@ import type { Response } from 'express';
 import { Router } from 'express';
 import type { Kysely } from 'kysely';
 import { verifyChain } from '../../audit/chain.ts';
-import { CSV_HEADER, toCsvLine, toNdjsonLine } from '../../audit/export-formats.ts';
-import { type AuditEventView, type AuditFilter, exportAuditEvents, queryAuditEvents } from '../../audit/query.ts';
+import { EXPORT_FORMATS, type ExportFormat } from '../../audit/export-formats.ts';
+import { type AuditFilter, exportAuditEvents, queryAuditEvents } from '../../audit/query.ts';
 import type { AuditAction, AuditOutcome } from '../../audit/tables.ts';
 import type { Database } from '../../database.ts';
 import { AppError } from '../../errors.ts';
@@ -33,24 +33,16 @@ function filterFrom(query: Record<string, unknown>): Omit<AuditFilter, 'limit'> 
   return filter;
 }
 
-interface ExportFormat {
-  header: string;
-  line: (event: AuditEventView) => string;
-}
-
-const EXPORTS: Record<string, ExportFormat> = {
-  'text/csv': { header: CSV_HEADER, line: toCsvLine },
-  'application/x-ndjson': { header: '', line: toNdjsonLine },
-};
+const EXPORTS: Record<string, ExportFormat> = Object.fromEntries(Object.values(EXPORT_FORMATS).map((format) => [format.mediaType, format]));
 
 class ClientGone extends Error {}
 
-/** Writes rows as they come from the cursor, waiting whenever the client is slower than the database. */
+/** Writes rows as the keyset pages arrive, waiting whenever the client is slower than the database. */
 async function streamTo(res: Response, db: Kysely<Database>, filter: Parameters<typeof exportAuditEvents>[1], format: ExportFormat) {
   res.write(format.header);
   try {
     await exportAuditEvents(db, filter, async (event) => {
-      if (res.destroyed) throw new ClientGone(); // stop reading, which closes the cursor and the transaction
+      if (res.destroyed) throw new ClientGone(); // stop reading further pages
       if (!res.write(format.line(event))) await new Promise((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
     });
   } catch (error) {
