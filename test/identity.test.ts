@@ -52,6 +52,8 @@ function rawRequest(target: Listening, method: string, path: string, headers: st
 }
 
 const EMAIL = 'X-Forwarded-Email';
+/** The UTF-8 bytes a client puts on the wire, as Node's latin1 header strings carry them. */
+const utf8AsSent = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
 const GOOD = [EMAIL, 'admin@example.com', 'X-Forwarded-Groups', 'platform-admins'];
 
 describe('identity headers on /v1', () => {
@@ -72,6 +74,8 @@ describe('identity headers on /v1', () => {
     ['an empty group in the list', 'malformed_header', [EMAIL, 'admin@example.com', 'X-Forwarded-Groups', 'staff,,platform-admins'], 'proxy'],
     ['an empty groups header', 'empty_header', [EMAIL, 'admin@example.com', 'X-Forwarded-Groups', ''], 'proxy'],
     ['a user with a space', 'malformed_header', [...GOOD, 'X-Forwarded-User', 'ad min'], 'proxy'],
+    ['a look-alike email with the Kelvin sign (\\u212Aate@)', 'malformed_header', [EMAIL, utf8AsSent('\u212Aate@example.com')], 'proxy'],
+    ['a look-alike email with a Cyrillic a', 'malformed_header', [EMAIL, utf8AsSent('\u0430dmin@example.com')], 'proxy'],
   ] as const)('when the request carries %s, then 401 with reason %s, nothing reaches Vonage, and nothing is audited', async (_label, reason, headers, peer) => {
     const target = peer === 'direct' ? direct : behindProxy;
     const { gateway } = target;
@@ -83,6 +87,12 @@ describe('identity headers on /v1', () => {
     expect(res).toMatchObject({ status: 401, body: { status: 401, reason } });
     expect(gateway.vonage.received).toHaveLength(before);
     expect(await auditEventFor(gateway, id)).toEqual([]);
+  });
+
+  test('when the email has a punycode (xn--) domain, then it is accepted as the ASCII it is', async () => {
+    const res = await rawRequest(behindProxy, 'GET', `/v1/accounts/${MASTER_KEY}/secrets`, [EMAIL, 'admin@xn--bcher-kva.example', 'X-Forwarded-Groups', 'platform-admins']);
+
+    expect(res.status).toBe(200);
   });
 
   test('when the headers are well-formed, in any casing, then the request is served', async () => {

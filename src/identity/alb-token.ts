@@ -1,6 +1,6 @@
 import { verify, type KeyObject } from 'node:crypto';
 import type { JWTPayload } from 'jose';
-import { unauthenticated } from './jwt-keys.ts';
+import { unauthenticated } from './identity-values.ts';
 import type { JwtSettings } from './jwt-settings.ts';
 
 /**

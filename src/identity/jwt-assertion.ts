@@ -4,7 +4,8 @@ import type { Logger } from '../logger.ts';
 import { verifyAlbToken } from './alb-token.ts';
 import type { Identity, IdentityProvider, IdentityRequest } from './identity.ts';
 import { identityFromClaims } from './jwt-claims.ts';
-import { jwksKeys, keysUnavailable, pemPerKid, unauthenticated } from './jwt-keys.ts';
+import { unauthenticated } from './identity-values.ts';
+import { jwksKeys, keysUnavailable, pemPerKid } from './jwt-keys.ts';
 import type { JwtSettings } from './jwt-settings.ts';
 
 /**
@@ -50,7 +51,10 @@ export function jwtAssertionIdentity(settings: JwtSettings, logger: Logger): Ide
   const { keys } = settings;
   const verify: (token: string) => Promise<JWTPayload> =
     keys.kind === 'pem-per-kid'
-      ? (token) => verifyAlbToken(token, settings, pemPerKid(keys.urlTemplate))
+      ? (() => {
+          const keyFor = pemPerKid(keys.urlTemplate, settings.jwksCooldownMs);
+          return (token) => verifyAlbToken(token, settings, keyFor);
+        })()
       : (() => {
           const keySet = jwksKeys(keys, settings.jwksCooldownMs);
           return async (token) => {

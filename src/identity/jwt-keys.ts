@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors, type JWTVerifyGetKey } from 'jose';
-import { AppError } from '../errors.ts';
+import { unauthenticated } from './identity-values.ts';
 import type { KeySource } from './jwt-settings.ts';
 
 /**
@@ -11,7 +11,6 @@ import type { KeySource } from './jwt-settings.ts';
 const FETCH_TIMEOUT_MS = 5_000;
 const MAX_CACHED_PEMS = 64;
 
-export const unauthenticated = (reason: string, detail: string, cause?: unknown) => new AppError('unauthenticated', 401, detail, { reason, cause });
 const keysUnavailable = (cause: unknown) => unauthenticated('keys_unavailable', 'The identity provider\'s signing keys cannot be fetched.', cause);
 
 async function fetchText(url: string): Promise<string> {
@@ -55,21 +54,38 @@ export function jwksKeys(source: Exclude<KeySource, { kind: 'pem-per-kid' }>, co
   };
 }
 
-/** ALB: `https://public-keys.auth.elb.<region>.amazonaws.com/<kid>` serves one PEM; kids are cached. */
-export function pemPerKid(urlTemplate: string): (kid: string) => Promise<KeyObject> {
-  const cache = new Map<string, Promise<KeyObject>>();
-  return (kid) => {
-    if (!/^[A-Za-z0-9-]{1,128}$/.test(kid)) return Promise.reject(unauthenticated('unknown_key', 'The token names a key id that is not valid.'));
-    let key = cache.get(kid);
-    if (!key) {
-      if (cache.size >= MAX_CACHED_PEMS) cache.delete(cache.keys().next().value as string);
-      key = fetchText(urlTemplate.replace('{kid}', encodeURIComponent(kid))).then((pem) => createPublicKey(pem));
-      key.catch(() => cache.delete(kid));
-      cache.set(kid, key);
-    }
-    return key.catch((error: unknown) => {
-      throw keysUnavailable(error);
+/**
+ * ALB: `https://public-keys.auth.elb.<region>.amazonaws.com/<kid>` serves one PEM per kid. Built once
+ * per process. Like jose's JWKS cooldown, a kid not yet known triggers at most one fetch per cooldown,
+ * and a kid that failed to fetch is remembered as unknown for the cooldown, so a flood of tokens with
+ * random kids costs one outbound fetch, not one per token.
+ */
+export function pemPerKid(urlTemplate: string, cooldownMs: number, now = Date.now): (kid: string) => Promise<KeyObject> {
+  const known = new Map<string, Promise<KeyObject>>();
+  const unknownUntil = new Map<string, number>();
+  let lastFetchAt = Number.NEGATIVE_INFINITY;
+  const unknownKey = () => unauthenticated('unknown_key', 'The identity assertion is signed with a key the provider does not publish.');
+  const fetchKey = (kid: string) => {
+    lastFetchAt = now();
+    const key = fetchText(urlTemplate.replace('{kid}', encodeURIComponent(kid))).then((pem) => createPublicKey(pem));
+    key.catch(() => {
+      known.delete(kid);
+      if (unknownUntil.size >= MAX_CACHED_PEMS) unknownUntil.clear();
+      unknownUntil.set(kid, now() + cooldownMs);
     });
+    if (known.size >= MAX_CACHED_PEMS) known.delete(known.keys().next().value as string);
+    known.set(kid, key);
+    return key;
+  };
+  return async (kid) => {
+    if (!/^[A-Za-z0-9-]{1,128}$/.test(kid)) throw unauthenticated('unknown_key', 'The token names a key id that is not valid.');
+    const cached = known.get(kid);
+    if (!cached && ((unknownUntil.get(kid) ?? 0) > now() || now() - lastFetchAt < cooldownMs)) throw unknownKey();
+    try {
+      return await (cached ?? fetchKey(kid));
+    } catch (error) {
+      throw keysUnavailable(error);
+    }
   };
 }
 

@@ -31,6 +31,8 @@ export interface JwtSettings {
   jwksCooldownMs: number;
   /** aws-alb only: the load balancer ARN that must appear as `signer` in the token header. */
   albSigner?: string;
+  /** `required` for an IdP's own token (oidc-bearer); proxies vouch for the address, so `refuse-false`. */
+  emailVerified: 'required' | 'refuse-false';
 }
 
 interface PresetDefaults {
@@ -107,6 +109,10 @@ export const jwtEnvSchema = z.object({
   AUTH_JWT_JWKS_COOLDOWN_MS: z.string().regex(/^\d+$/).transform(Number).optional(),
   AUTH_JWT_ALB_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region like eu-west-1').optional(),
   AUTH_JWT_ALB_ARN: z.string().startsWith('arn:aws:elasticloadbalancing:', 'must be a load balancer ARN').optional(),
+  AUTH_JWT_REQUIRE_EMAIL_VERIFIED: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .transform((value) => value === 'true')
+    .optional(),
 });
 export type JwtEnv = z.infer<typeof jwtEnvSchema>;
 
@@ -149,6 +155,7 @@ export function resolveJwtSettings(env: JwtEnv): { settings?: JwtSettings; probl
       clockToleranceSeconds: env.AUTH_JWT_CLOCK_TOLERANCE_S ?? 30,
       jwksCooldownMs: env.AUTH_JWT_JWKS_COOLDOWN_MS ?? 30_000,
       albSigner: env.AUTH_JWT_ALB_ARN,
+      emailVerified: (env.AUTH_JWT_REQUIRE_EMAIL_VERIFIED ?? preset === 'oidc-bearer') ? 'required' : 'refuse-false',
     },
   };
 }

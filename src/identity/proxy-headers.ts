@@ -1,6 +1,6 @@
 import proxyaddr from 'proxy-addr';
-import { AppError } from '../errors.ts';
 import type { Identity, IdentityProvider, IdentityRequest } from './identity.ts';
+import { isUserName, normaliseEmail, unauthenticated, validGroups } from './identity-values.ts';
 
 /**
  * oauth2-proxy's upstream identity headers, trusted only when the connection's peer is the proxy.
@@ -12,13 +12,6 @@ const EMAIL = 'x-forwarded-email';
 const USER = 'x-forwarded-user';
 const GROUPS = 'x-forwarded-groups';
 const IDENTITY_HEADERS = [EMAIL, USER, GROUPS];
-
-const EMAIL_PATTERN = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
-const USER_PATTERN = /^[\x21-\x7e]{1,256}$/;
-const GROUP_PATTERN = /^[\x21-\x2b\x2d-\x7e]{1,256}$/; // printable ASCII without space or comma
-const MAX_GROUPS = 256;
-
-const unauthenticated = (reason: string, detail: string) => new AppError('unauthenticated', 401, detail, { reason });
 
 /** Header names as sent, lower-cased, so duplicates in any casing are counted together. */
 function countHeaderNames(rawHeaders: string[]): Map<string, number> {
@@ -52,20 +45,14 @@ function optionalHeader(request: IdentityRequest, name: string): string | null {
 function parseIdentity(request: IdentityRequest): Identity {
   const email = optionalHeader(request, EMAIL);
   if (email === null) throw unauthenticated('missing_header', `The identity header "${EMAIL}" is required.`);
-  if (email.length > 254 || !EMAIL_PATTERN.test(email)) throw unauthenticated('malformed_header', `"${EMAIL}" is not an email address.`);
   const user = optionalHeader(request, USER);
-  if (user !== null && !USER_PATTERN.test(user)) throw unauthenticated('malformed_header', `"${USER}" has characters that are not allowed.`);
-  const groups = parseGroups(optionalHeader(request, GROUPS));
-  return { email: email.toLowerCase(), user, groups };
-}
-
-function parseGroups(value: string | null): string[] {
-  if (value === null) return [];
-  const groups = value.split(',');
-  if (groups.length > MAX_GROUPS || !groups.every((group) => GROUP_PATTERN.test(group))) {
-    throw unauthenticated('malformed_header', `"${GROUPS}" must be group names separated by commas, with no spaces.`);
-  }
-  return [...new Set(groups)];
+  if (user !== null && !isUserName(user)) throw unauthenticated('malformed_header', `"${USER}" has characters that are not allowed.`);
+  const groups = optionalHeader(request, GROUPS);
+  return {
+    email: normaliseEmail(email, 'malformed_header', `"${EMAIL}"`),
+    user,
+    groups: groups === null ? [] : validGroups(groups.split(','), 'malformed_header', `"${GROUPS}"`),
+  };
 }
 
 export function proxyHeaderIdentity(trustedProxyCidrs: string[]): IdentityProvider {

@@ -19,6 +19,8 @@ export interface SigningKey {
 export interface Idp {
   url: string;
   keyFetches: () => number;
+  /** Every request for an ALB-style PEM, found or not. */
+  pemRequests: () => number;
   newKey(alg: Alg, publish?: boolean): Promise<SigningKey>;
   sign(key: SigningKey, claims: JWTPayload, header?: Record<string, unknown>): Promise<string>;
   setDown(down: boolean): void;
@@ -44,6 +46,7 @@ export function albToken(key: SigningKey, header: Record<string, unknown>, claim
 export async function startIdp(): Promise<Idp> {
   const published: SigningKey[] = [];
   let fetches = 0;
+  let pemRequests = 0;
   let down = false;
   const server: Server = createServer(async (req, res) => {
     const path = req.url ?? '/';
@@ -57,6 +60,7 @@ export async function startIdp(): Promise<Idp> {
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks` }));
     }
     const pem = /^\/pem\/([^/]+)$/.exec(path);
+    if (pem) pemRequests += 1;
     const key = pem && published.find((k) => k.kid === decodeURIComponent(pem[1] ?? ''));
     if (key) {
       fetches += 1;
@@ -69,6 +73,7 @@ export async function startIdp(): Promise<Idp> {
   return {
     url,
     keyFetches: () => fetches,
+    pemRequests: () => pemRequests,
     newKey: async (alg, publish = true) => {
       const key = { kid: `kid-${++kidCounter}`, alg, ...keyPair(alg) };
       if (publish) published.push(key);
