@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Request, Response } from 'express';
 import type { Kysely } from 'kysely';
 import { type AuditAttempt, type AuditOutcomeRecord, recordIntent, recordOutcome } from '../audit/recorder.ts';
@@ -44,8 +45,12 @@ export function mutationOf(req: Request): Mutation | null {
   return null;
 }
 
-/** `::ffff:10.1.2.3` is how a dual-stack socket reports an IPv4 peer; reviewers search for `10.1.2.3`. */
-const plainIp = (ip: string | undefined) => (ip === undefined ? null : ip.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1'));
+/**
+ * req.ip is Express's trusted-proxy resolution of X-Forwarded-For, which passes on whatever an
+ * untrusted hop wrote (`=1+2`); only a real address is kept. `::ffff:10.1.2.3` is how a dual-stack
+ * socket reports an IPv4 peer; reviewers search for `10.1.2.3`.
+ */
+const plainIp = (ip: string | undefined) => (ip && isIP(ip) ? ip.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') : null);
 
 export function attemptFromRequest(req: Request, res: Response, mutation: Mutation): AuditAttempt {
   return {

@@ -19,7 +19,7 @@ export async function seedAuditEvents(db: Kysely<any>, count: number, batch = 50
         insert into audit_events (occurred_at, request_id, action, actor_email, actor_user, actor_groups, api_key, secret_id, client_ip, user_agent)
         select now() - make_interval(secs => (${count}::bigint - ${done}::bigint - g)::float8 * ${SPREAD_SECONDS / count}::float8), 'seed-' || (${done}::bigint + g), case when g % 3 = 0 then 'secret.revoke' else 'secret.create' end,
                'actor' || (g % 200) || '@example.com', 'actor' || (g % 200), array['staff'], 'acct' || lpad((g % 20)::text, 4, '0'),
-               null, '10.0.' || (g % 250) || '.1', 'seed/1.0'
+               null, ('10.0.' || (g % 250) || '.1')::inet, 'seed/1.0'
         from generate_series(1, ${size}::int) g
         returning id, api_key
       )
