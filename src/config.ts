@@ -46,6 +46,18 @@ const trustedProxyCidrs = z
     }
   });
 
+const origins = z
+  .string()
+  .prefault('')
+  .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+  .superRefine((list, ctx) => {
+    for (const origin of list) {
+      if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
+        ctx.addIssue({ code: 'custom', message: `"${origin}" is not an exact origin such as https://app.example.com` });
+      }
+    }
+  });
+
 const envSchema = z.object({
   PORT: integer(8080, 1, 65535),
   DATABASE_URL: required('a postgres:// URL').refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// URL'),
@@ -69,6 +81,7 @@ const envSchema = z.object({
   SHUTDOWN_DRAIN_DELAY_MS: integer(5_000, 0, 120_000),
   METRICS_PORT: integer(9464, 1, 65535),
   AUTH_MODE: z.enum(['headers', 'jwt']).default('headers'),
+  CORS_ALLOWED_ORIGINS: origins,
 }).extend(jwtEnvSchema.shape);
 
 /** headers: oauth2-proxy's plain headers from a trusted peer; jwt: a signed assertion, verified. */
@@ -97,6 +110,8 @@ export interface Config {
   drainDelayMs: number;
   metricsPort: number;
   auth: AuthConfig;
+  /** Other origins whose pages may call /v1; empty means same-origin only. */
+  corsAllowedOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -154,5 +169,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     drainDelayMs: e.SHUTDOWN_DRAIN_DELAY_MS,
     metricsPort: e.METRICS_PORT,
     auth,
+    corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS,
   });
 }

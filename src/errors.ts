@@ -8,6 +8,8 @@ export type ErrorCode =
   | 'method-not-allowed'
   | 'unauthenticated'
   | 'forbidden'
+  | 'cross-site-request'
+  | 'busy'
   | 'not-found'
   | 'conflict'
   | 'idempotency-in-flight'
@@ -32,6 +34,8 @@ export interface AppErrorOptions {
   /** A machine-readable reason an operator can act on (identity failures). */
   reason?: string;
   headers?: Record<string, string>;
+  /** When the caller may try again; the HTTP layer turns it into Retry-After. */
+  retryAfterSeconds?: number;
   /** Vonage's HTTP status when the error came from the upstream. */
   upstreamStatus?: number;
   cause?: unknown;

@@ -104,6 +104,8 @@ export function productionDeps(config: Config, policy: Policy, logger: Logger): 
   const db = createDatabase({ connectionString: config.databaseUrl, logger });
   // Counters need no fsync per read request; a crash at worst forgets a few hits of the current window.
   const rateLimitDb = createDatabase({ connectionString: config.databaseUrl, logger, max: 5, asynchronousCommit: true });
+  // Verification and exports get their own connections and a longer statement timeout.
+  const longReadDb = createDatabase({ connectionString: config.databaseUrl, logger, max: 2, readOnly: true, statementTimeoutMs: 120_000 });
   const metrics = createMetrics();
   const breaker = createCircuitBreaker({
     ...config.breaker,
@@ -123,7 +125,9 @@ export function productionDeps(config: Config, policy: Policy, logger: Logger): 
     rateLimitStore: (prefix) => sharedRateLimitStore(rateLimitDb, logger, prefix),
     metrics,
     idempotencyHmacKey: config.idempotencyHmacKey,
-    closeOnShutdown: [() => rateLimitDb.destroy()],
+    allowedOrigins: config.corsAllowedOrigins,
+    longReadDb,
+    closeOnShutdown: [() => rateLimitDb.destroy(), () => longReadDb.destroy()],
   };
 }
 

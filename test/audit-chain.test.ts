@@ -46,7 +46,7 @@ describe('GET /v1/audit-events/verify on an untouched log', () => {
     expect(results.filter((r) => r.status === 201)).toHaveLength(2); // Vonage allows 2 secrets per account
     expect(rows[0]).toEqual({ n: '100', distinct_seq: '100', max_seq: '100' });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'intact', records: 100, head_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(res.body).toEqual({ status: 'intact', records: 100, head_hash: expect.stringMatching(/^[0-9a-f]{64}$/), mode: 'full' });
     expectToMatchContract(res, 'get', '/v1/audit-events/verify');
   });
 

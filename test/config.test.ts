@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       drainDelayMs: 5_000,
       metricsPort: 9464,
       auth: { mode: 'headers' },
+      corsAllowedOrigins: [],
     });
   });
 

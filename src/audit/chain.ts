@@ -12,7 +12,7 @@ const GENESIS = createHash('sha256').update('vonage-secrets-gateway audit chain 
 const BATCH = 2_000;
 
 export type ChainReport =
-  | { status: 'intact'; records: number; head_hash: string }
+  | { status: 'intact'; records: number; head_hash: string; mode: 'full' | 'incremental' }
   | {
       status: 'broken';
       reason: 'hash_mismatch' | 'sequence_gap' | 'unlinked_record' | 'head_mismatch';
@@ -48,11 +48,36 @@ const hex = (bytes: Buffer | null) => (bytes ? bytes.toString('hex') : null);
 const asBuffer = (bytes: Uint8Array | null) => (bytes === null ? null : Buffer.from(bytes));
 const linkHash = (previous: Buffer, canonical: string) => createHash('sha256').update(previous).update(canonical, 'utf8').digest();
 
-async function walk(trx: Kysely<Database>): Promise<ChainReport> {
+/** A position already verified: the chain up to `seq` was intact and ended in `hash`. */
+export interface Checkpoint {
+  seq: bigint;
+  hash: Buffer;
+}
+
+const START: Checkpoint = { seq: 0n, hash: GENESIS };
+
+const linkAt = (trx: Kysely<Database>, seq: bigint) => sql<Link>`
+  select 'audit_events' as "table", id::text as id, chain_seq::text, chain_hash, '' as canonical from audit_events where chain_seq = ${seq.toString()}::bigint
+  union all
+  select 'audit_outcomes', event_id::text, chain_seq::text, chain_hash, '' from audit_outcomes where chain_seq = ${seq.toString()}::bigint`.execute(trx);
+
+/** The checkpoint's own link must still hold the hash it had, or everything after it is suspect. */
+async function checkpointStillHolds(trx: Kysely<Database>, from: Checkpoint): Promise<ChainReport | null> {
+  if (from.seq === 0n) return null;
+  const link = (await linkAt(trx, from.seq)).rows[0];
+  const found = asBuffer(link?.chain_hash ?? null);
+  if (link && found?.equals(from.hash)) return null;
+  const at = link ?? { table: 'audit_events', id: '', chain_seq: from.seq.toString(), chain_hash: null, canonical: '' };
+  return broken('hash_mismatch', { ...at, chain_hash: found }, from.hash, Number(from.seq));
+}
+
+async function walk(trx: Kysely<Database>, from: Checkpoint): Promise<ChainReport> {
   const orphan = (await unlinked(trx)).rows[0];
   if (orphan) return broken('unlinked_record', orphan, null, 0);
-  let previous: Buffer = GENESIS;
-  let seq = 0n;
+  const moved = await checkpointStillHolds(trx, from);
+  if (moved) return moved;
+  let previous: Buffer = from.hash;
+  let seq = from.seq;
   for (;;) {
     const { rows } = await linksAfter(trx, seq.toString());
     for (const row of rows) {
@@ -70,15 +95,18 @@ async function walk(trx: Kysely<Database>): Promise<ChainReport> {
   if (BigInt(head.seq) !== seq || !headHash.equals(previous)) {
     return { status: 'broken', reason: 'head_mismatch', at: { table: 'audit_chain_head', id: '1', seq: String(head.seq) }, expected_hash: hex(headHash), found_hash: hex(previous), records_checked: Number(seq) };
   }
-  return { status: 'intact', records: Number(seq), head_hash: previous.toString('hex') };
+  return { status: 'intact', records: Number(seq), head_hash: previous.toString('hex'), mode: from.seq === 0n ? 'full' : 'incremental' };
 }
 
 function broken(reason: 'hash_mismatch' | 'sequence_gap' | 'unlinked_record', link: Link, expected: Buffer | null, checked: number): ChainReport {
   return { status: 'broken', reason, at: { table: link.table, id: link.id, seq: link.chain_seq }, expected_hash: hex(expected), found_hash: hex(link.chain_hash), records_checked: checked };
 }
 
-/** In its own repeatable-read snapshot, or inside the caller's transaction when given one. */
-export async function verifyChain(db: Kysely<Database>): Promise<ChainReport> {
-  if (db.isTransaction) return walk(db);
-  return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(walk);
+/**
+ * In its own repeatable-read snapshot, or inside the caller's transaction when given one. From a
+ * checkpoint, only the records after it are recomputed (and the checkpoint's own link re-read).
+ */
+export async function verifyChain(db: Kysely<Database>, from: Checkpoint = START): Promise<ChainReport> {
+  if (db.isTransaction) return walk(db, from);
+  return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute((trx) => walk(trx, from));
 }

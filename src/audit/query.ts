@@ -32,9 +32,12 @@ export interface AuditEventView {
 /** Keyset cursors: the id of the last event returned, made opaque so callers don't build their own. */
 const encodeCursor = (id: string) => Buffer.from(`ev:${id}`).toString('base64url');
 
+const MAX_BIGINT = 2n ** 63n - 1n;
+
 function decodeCursor(cursor: string): string {
   const match = /^ev:(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!match?.[1]) {
+  // Nineteen digits can exceed Postgres's bigint, which would fail the query instead of the request.
+  if (!match?.[1] || BigInt(match[1]) > MAX_BIGINT) {
     throw new AppError('invalid-request', 400, 'The cursor is not one this API returned.', { invalidParams: [{ name: 'cursor', reason: 'is not a valid cursor' }] });
   }
   return match[1];

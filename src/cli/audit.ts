@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { verifyChain } from '../audit/chain.ts';
 import { EXPORT_FORMATS } from '../audit/export-formats.ts';
 import { exportAuditEvents } from '../audit/query.ts';
-import { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditAction, type AuditOutcome } from '../audit/tables.ts';
+import { parseAuditFilter } from '../audit/filter.ts';
+import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../audit/tables.ts';
 import { createDatabase } from '../database.ts';
 import { createLogger } from '../logger.ts';
 
@@ -31,34 +32,20 @@ Examples:
   npm run audit -- query --since 7d --actor alice@example.com --format csv > alice.csv
 `;
 
-const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-export function parseWhen(value: string, now = Date.now()): Date {
-  const relative = /^(\d{1,6})([mhd])$/.exec(value);
-  if (relative) return new Date(now - Number(relative[1]) * (UNITS[relative[2] as string] as number));
-  const absolute = new Date(value);
-  if (Number.isNaN(absolute.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(value)) throw new Error(`"${value}" is not a time: use 7d, 24h, 30m or ISO 8601`);
-  return absolute;
-}
-
 const oneOf = <T extends string>(allowed: readonly T[], value: string | undefined, name: string): T | undefined => {
   if (value !== undefined && !allowed.includes(value as T)) throw new Error(`--${name} must be one of ${allowed.join(', ')}`);
   return value as T | undefined;
 };
 
+/** The API's own filter parser, so a filter means the same in the console, the API and here. */
 function queryFilter(values: Record<string, string | boolean | undefined>) {
   const text = (name: string) => values[name] as string | undefined; // every query option is a string option
-  const limit = text('limit');
-  if (limit !== undefined && !/^[1-9]\d{0,8}$/.test(limit)) throw new Error('--limit must be a positive whole number');
-  return {
-    since: text('since') === undefined ? undefined : parseWhen(text('since') as string),
-    until: text('until') === undefined ? undefined : parseWhen(text('until') as string),
-    actor: text('actor'),
-    apiKey: text('api-key'),
-    action: oneOf<AuditAction>(AUDIT_ACTIONS, text('action'), 'action'),
-    outcome: oneOf<AuditOutcome>(AUDIT_OUTCOMES, text('outcome'), 'outcome'),
-    limit: limit === undefined ? undefined : Number(limit),
-  };
+  const names = { since: 'since', until: 'until', actor: 'actor', 'api-key': 'api_key', action: 'action', outcome: 'outcome', limit: 'limit' };
+  const input = Object.fromEntries(Object.entries(names).flatMap(([option, name]) => (text(option) === undefined ? [] : [[name, text(option)]])));
+  const { filter, problems } = parseAuditFilter(input);
+  const optionOf = (name: string) => Object.entries(names).find(([, field]) => field === name)?.[0] ?? name;
+  if (problems.length > 0) throw new Error(problems.map((p) => `--${optionOf(p.name)} ${p.reason}`).join('; '));
+  return filter;
 }
 
 const stringOption = { type: 'string' } as const;

@@ -20,8 +20,8 @@ export interface Mutation {
   secretId: string | null;
 }
 
-const CREATE_PATH = /^\/v1\/accounts\/([^/]*)\/secrets\/?$/;
-const REVOKE_PATH = /^\/v1\/accounts\/([^/]*)\/secrets\/([^/]*)\/?$/;
+const CREATE_PATH = /^\/v1\/accounts\/([^/]*)\/secrets$/;
+const REVOKE_PATH = /^\/v1\/accounts\/([^/]*)\/secrets\/([^/]*)$/;
 
 /** Only values that pass the allow-lists are recorded; anything else is recorded as unknown (null). */
 function safeSegment(segment: string | undefined, pattern: RegExp): string | null {

@@ -14,6 +14,8 @@ const TITLES: Record<ErrorCode, string> = {
   'method-not-allowed': 'Method not allowed',
   unauthenticated: 'Not authenticated',
   forbidden: 'Forbidden',
+  'cross-site-request': 'Cross-site request refused',
+  busy: 'Too many long reads',
   'not-found': 'Not found',
   conflict: 'Refused by Vonage',
   'idempotency-in-flight': 'Request already in progress',
@@ -116,8 +118,9 @@ export function sendProblem(logger: Logger): ErrorRequestHandler {
     logError(logger, req, appError, ctx.requestId);
     // Too late for a problem body (a streamed export failed midway): abort, so the client sees an error, not a short file.
     if (res.headersSent) return res.destroy();
-    const { type, invalidParams, reason, headers = {} } = appError.options;
+    const { type, invalidParams, reason, headers = {}, retryAfterSeconds } = appError.options;
     res.set(headers);
+    if (retryAfterSeconds !== undefined) res.set('Retry-After', String(retryAfterSeconds));
     res.status(appError.status).type('application/problem+json').json({
       type: type ?? `urn:vonage-gateway:problem:${appError.code}`,
       title: TITLES[appError.code],

@@ -55,6 +55,8 @@ export interface GatewayOptions {
   breaker?: CircuitBreaker;
   /** Share rate-limit counts through Postgres, as production does (memory per instance otherwise). */
   sharedRateLimits?: { retrySharedAfterMs: number };
+  /** CORS_ALLOWED_ORIGINS. */
+  allowedOrigins?: string[];
 }
 
 export interface Gateway {
@@ -113,6 +115,7 @@ export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayPa
     rateLimits: options.rateLimits ?? { readsPerMinute: 1_000, writesPerMinute: 1_000 },
     metrics: createMetrics(),
     idempotencyHmacKey: randomBytes(32).toString('hex'),
+    allowedOrigins: options.allowedOrigins,
     rateLimitStore: options.sharedRateLimits && ((prefix) => sharedRateLimitStore(db, logger, prefix, options.sharedRateLimits?.retrySharedAfterMs)),
   };
   return { deps, vonage, logLines };

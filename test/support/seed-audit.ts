@@ -33,3 +33,21 @@ export async function seedAuditEvents(db: Kysely<any>, count: number, batch = 50
   await sql`analyze audit_events`.execute(db);
   await sql`analyze audit_outcomes`.execute(db);
 }
+
+/**
+ * Seeds `count` events, each with an outcome, through the chain trigger, so the chain is intact and
+ * as long as a busy year's. Small statements keep the head row's version chain short.
+ */
+export async function seedChainedEvents(db: Kysely<any>, count: number, batch = 250): Promise<void> {
+  for (let done = 0; done < count; done += batch) {
+    const size = Math.min(batch, count - done);
+    await sql`
+      with inserted as (
+        insert into audit_events (request_id, action, actor_email, actor_groups, api_key)
+        select 'chain-seed-' || (${done}::bigint + g), 'secret.create', 'seed@example.com', array['staff'], 'acct0001'
+        from generate_series(1, ${size}::int) g
+        returning id
+      )
+      insert into audit_outcomes (event_id, outcome, status) select id, 'success', 201 from inserted`.execute(db);
+  }
+}

@@ -1,10 +1,11 @@
 import type { Response } from 'express';
 import { Router } from 'express';
 import type { Kysely } from 'kysely';
-import { verifyChain } from '../../audit/chain.ts';
+import type { ChainVerifier } from '../../audit/chain-verifier.ts';
 import { EXPORT_FORMATS, type ExportFormat } from '../../audit/export-formats.ts';
-import { type AuditFilter, exportAuditEvents, queryAuditEvents } from '../../audit/query.ts';
-import type { AuditAction, AuditOutcome } from '../../audit/tables.ts';
+import { parseAuditFilter } from '../../audit/filter.ts';
+import type { LongReads } from '../../audit/long-reads.ts';
+import { exportAuditEvents, queryAuditEvents } from '../../audit/query.ts';
 import type { Database } from '../../database.ts';
 import { AppError } from '../../errors.ts';
 import { assertAllowed } from '../../policy/authorize.ts';
@@ -13,22 +14,16 @@ import { verifiedIdentity } from '../context.ts';
 
 const DEFAULT_LIMIT = 50;
 
-/** The contract has already checked types, enums and ranges; this only gives them their JS shape. */
-function filterFrom(query: Record<string, unknown>): Omit<AuditFilter, 'limit'> & { limit?: number } {
-  const text = (name: string) => (typeof query[name] === 'string' ? (query[name] as string) : undefined);
-  const date = (name: string) => (text(name) === undefined ? undefined : new Date(text(name) as string));
-  const filter = {
-    action: text('action') as AuditAction | undefined,
-    actor: text('actor'),
-    apiKey: text('api_key'),
-    outcome: text('outcome') as AuditOutcome | undefined,
-    since: date('since'),
-    until: date('until'),
-    limit: query.limit === undefined ? undefined : Number(query.limit),
-    cursor: text('cursor'),
-  };
-  if (filter.since && filter.until && filter.since >= filter.until) {
-    throw new AppError('invalid-request', 400, 'since must be before until.', { invalidParams: [{ name: 'since', reason: 'must be before until' }] });
+const FILTER_NAMES = ['action', 'actor', 'api_key', 'outcome', 'since', 'until', 'limit', 'cursor'] as const;
+
+/** The contract has checked names and shapes (and made limit a number); the shared parser gives values meaning. */
+function filterFrom(query: Record<string, unknown>) {
+  const input = Object.fromEntries(
+    FILTER_NAMES.flatMap((name) => (['string', 'number'].includes(typeof query[name]) ? [[name, String(query[name])]] : [])),
+  );
+  const { filter, problems } = parseAuditFilter(input);
+  if (problems.length > 0) {
+    throw new AppError('invalid-request', 400, 'The audit filter is not valid.', { invalidParams: problems });
   }
   return filter;
 }
@@ -52,12 +47,20 @@ async function streamTo(res: Response, db: Kysely<Database>, filter: Parameters<
   res.end();
 }
 
-export function auditEventsRouter(db: Kysely<Database>, policy: Policy): Router {
-  const router = Router();
+export interface AuditEventsDeps {
+  db: Kysely<Database>;
+  policy: Policy;
+  /** Verification and exports: their own pool and concurrency cap. */
+  longReads: LongReads;
+  chainVerifier: ChainVerifier;
+}
 
-  router.get('/v1/audit-events/verify', async (_req, res) => {
+export function auditEventsRouter({ db, policy, longReads, chainVerifier }: AuditEventsDeps): Router {
+  const router = Router({ caseSensitive: true, strict: true });
+
+  router.get('/v1/audit-events/verify', async (req, res) => {
     assertAllowed(policy, verifiedIdentity(res), 'audit:read');
-    res.json(await verifyChain(db));
+    res.json(await chainVerifier.verify({ full: String(req.query.full) === 'true' }));
   });
 
   router.get('/v1/audit-events', async (req, res) => {
@@ -66,8 +69,10 @@ export function auditEventsRouter(db: Kysely<Database>, policy: Policy): Router 
     const mediaType = req.accepts(['application/json', ...Object.keys(EXPORTS)]) || 'application/json';
     const format = EXPORTS[mediaType];
     if (format) {
-      res.type(mediaType);
-      return streamTo(res, db, filter, format);
+      return longReads.run((longReadDb) => {
+        res.type(mediaType);
+        return streamTo(res, longReadDb, filter, format);
+      });
     }
     const { events, nextCursor } = await queryAuditEvents(db, { ...filter, limit: filter.limit ?? DEFAULT_LIMIT });
     res.json({ events, next_cursor: nextCursor });

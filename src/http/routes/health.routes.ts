@@ -17,7 +17,7 @@ async function databaseAnswers(db: Kysely<Database>): Promise<boolean> {
 
 /** Liveness never looks at Postgres or Vonage; readiness asks the database, since writes need it. */
 export function healthRouter(db: Kysely<Database>, lifecycle: Lifecycle): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true, strict: true });
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

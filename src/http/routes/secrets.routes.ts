@@ -17,7 +17,7 @@ export interface SecretsDeps extends IdempotencyDeps {
  */
 export function secretsRouter(deps: SecretsDeps): Router {
   const { policy, vonage } = deps;
-  const router = Router();
+  const router = Router({ caseSensitive: true, strict: true });
 
   router.get('/v1/accounts/:apiKey/secrets', async (req, res) => {
     const { apiKey } = req.params;
