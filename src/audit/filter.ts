@@ -23,7 +23,7 @@ const NEWEST = Date.UTC(9999, 11, 31);
 /** `7d`, `24h`, `30m` back from now, or an RFC 3339 time. Null when it is neither, or out of range. */
 export function parseWhen(value: string, now = Date.now()): Date | null {
   const relative = RELATIVE.exec(value);
-  if (relative) return new Date(now - Number(relative[1]) * (UNITS[relative[2] as string] as number));
+  if (relative) return inRange(now - Number(relative[1]) * (UNITS[relative[2] as string] as number));
   const match = ABSOLUTE.exec(value);
   if (!match) return null;
   const [year, month, day, hour = 0, minute = 0, second = 0] = match.slice(1, 7).map((part) => Number(part ?? 0));
@@ -34,8 +34,10 @@ export function parseWhen(value: string, now = Date.now()): Date | null {
   const offset = match[8]?.toUpperCase() ?? 'Z';
   const offsetMs = offset === 'Z' ? 0 : (offset[0] === '-' ? -1 : 1) * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4))) * 60_000;
   const millis = fields + Math.trunc(Number(match[7] ?? 0) * 1000) - offsetMs;
-  return millis < OLDEST || millis > NEWEST ? null : new Date(millis);
+  return inRange(millis);
 }
+
+const inRange = (millis: number) => (millis < OLDEST || millis > NEWEST ? null : new Date(millis));
 
 function oneOf<T extends string>(allowed: readonly T[], value: string | undefined, name: string, problems: InvalidParam[]) {
   if (value !== undefined && !allowed.includes(value as T)) problems.push({ name, reason: `must be one of ${allowed.join(', ')}` });
