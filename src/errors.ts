@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'upstream-timeout'
   | 'upstream-unavailable'
   | 'audit-unavailable'
+  | 'idempotency-unavailable'
   | 'internal';
 
 export interface InvalidParam {
@@ -33,9 +34,12 @@ export interface AppErrorOptions {
   invalidParams?: InvalidParam[];
   /** A machine-readable reason an operator can act on (identity failures). */
   reason?: string;
-  headers?: Record<string, string>;
   /** When the caller may try again; the HTTP layer turns it into Retry-After. */
   retryAfterSeconds?: number;
+  /** The methods a path supports, for a 405; the HTTP layer turns it into Allow. */
+  allow?: string;
+  /** Vonage's own throttling figures, passed on as its headers (digits only). */
+  upstreamThrottle?: Partial<Record<'retry-after' | 'x-ratelimit-limit' | 'x-ratelimit-remaining' | 'x-ratelimit-reset', string>>;
   /** Vonage's HTTP status when the error came from the upstream. */
   upstreamStatus?: number;
   cause?: unknown;
@@ -56,3 +60,9 @@ export class AppError extends Error {
 }
 
 export const isAppError = (error: unknown): error is AppError => error instanceof AppError;
+
+/** The one factory for "we could not keep our promise to record this, so we did nothing": 503. */
+export function unavailable(code: 'audit-unavailable' | 'idempotency-unavailable', cause: unknown): AppError {
+  const what = code === 'audit-unavailable' ? 'The audit log' : 'The idempotency store';
+  return new AppError(code, 503, `${what} cannot be written, so the request was not carried out.`, { cause, retryAfterSeconds: 5 });
+}

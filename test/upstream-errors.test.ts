@@ -34,6 +34,6 @@ describe('toUpstreamError', () => {
   test('when Vonage throttles with a malformed Retry-After, then the header is not passed on', () => {
     const error = toUpstreamError(reply(429, {}, { 'retry-after': '15\r\nSet-Cookie: x=1', 'x-ratelimit-limit': '30' }));
 
-    expect(error.options.headers).toEqual({ 'x-ratelimit-limit': '30' });
+    expect(error.options.upstreamThrottle).toEqual({ 'x-ratelimit-limit': '30' });
   });
 });

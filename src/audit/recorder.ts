@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
-import { AppError } from '../errors.ts';
+import { AppError, unavailable } from '../errors.ts';
 import type { Identity } from '../identity/identity.ts';
 import type { AuditAction, NewAuditEvent, RecordedOutcome } from './tables.ts';
 
@@ -36,8 +36,6 @@ const toRow = (attempt: AuditAttempt): NewAuditEvent => ({
   user_agent: attempt.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
 });
 
-const auditUnavailable = (cause: unknown) =>
-  new AppError('audit-unavailable', 503, 'The audit log cannot be written, so the request was not carried out.', { cause, headers: { 'Retry-After': '5' } });
 
 /** Commits the attempt before it is forwarded; any failure becomes a 503 so nothing unaudited reaches Vonage. */
 export async function recordIntent(db: Kysely<Database>, attempt: AuditAttempt): Promise<string> {
@@ -45,7 +43,7 @@ export async function recordIntent(db: Kysely<Database>, attempt: AuditAttempt):
     const row = await db.insertInto('audit_events').values(toRow(attempt)).returning('id').executeTakeFirstOrThrow();
     return row.id;
   } catch (error) {
-    throw auditUnavailable(error);
+    throw unavailable('audit-unavailable', error);
   }
 }
 
@@ -71,6 +69,6 @@ export async function recordSettledAttempt(db: Kysely<Database>, attempt: AuditA
       await recordOutcome(trx, eventId, attempt.apiKey, record);
     });
   } catch (error) {
-    throw error instanceof AppError ? error : auditUnavailable(error);
+    throw error instanceof AppError ? error : unavailable('audit-unavailable', error);
   }
 }

@@ -1,8 +1,9 @@
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Kysely } from 'kysely';
 import { createChainVerifier } from '../audit/chain-verifier.ts';
 import { createLongReads } from '../audit/long-reads.ts';
+import type { AuditDeps } from '../audit/trail.ts';
 import type { Database } from '../database.ts';
 import { AppError } from '../errors.ts';
 import type { IdentityProvider } from '../identity/identity.ts';
@@ -10,7 +11,7 @@ import type { Logger } from '../logger.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { VonageSecrets } from '../vonage/client.ts';
 import { identityEncodingOnly, noStore, refuseCrossSiteRequests } from './browser-guards.middleware.ts';
-import { auditRefusedMutations, sendProblem } from './errors.middleware.ts';
+import { sendProblem } from './errors.middleware.ts';
 import { authenticate } from './identity.middleware.ts';
 import type { Metrics } from './metrics.ts';
 import { validateAgainstContract } from './openapi.ts';
@@ -22,6 +23,8 @@ import { secretsRouter } from './routes/secrets.routes.ts';
 
 export interface AppDeps {
   db: Kysely<Database>;
+  /** A small pool of its own for verification and exports; omitted, they share `db` (still capped). */
+  longReadDb?: Kysely<Database>;
   vonage: VonageSecrets;
   policy: Policy;
   identity: IdentityProvider;
@@ -33,18 +36,21 @@ export interface AppDeps {
   metrics: Metrics;
   /** Keys Idempotency-Key request fingerprints (HMAC); from config only, never stored. */
   idempotencyHmacKey: string;
+  /** Other origins whose pages may call /v1 (CORS_ALLOWED_ORIGINS); empty by default. */
+  allowedOrigins?: string[];
   /** Further pools to close on shutdown, after the requests in flight have finished. */
   closeOnShutdown?: Array<() => Promise<void>>;
   lifecycle?: Lifecycle;
-  /** A small pool of its own for verification and exports; omitted, they share `db` (still capped). */
-  longReadDb?: Kysely<Database>;
-  /** Other origins whose pages may call /v1 (CORS_ALLOWED_ORIGINS); empty by default. */
-  allowedOrigins?: string[];
 }
 
 const BODY_LIMIT = '4kb';
 /** Long reads at once per process; more answer 503 with Retry-After. */
 const MAX_LONG_READS = 2;
+
+/** Body parsing and the contract check, run by each route (so audited routes can audit a refusal). */
+function contractChecks(): RequestHandler[] {
+  return [identityEncodingOnly, express.json({ limit: BODY_LIMIT, strict: true }), ...validateAgainstContract()];
+}
 
 /** Builds the app without listening, so tests and the server pass their own dependencies. */
 export function createApp(deps: AppDeps): Express {
@@ -55,6 +61,10 @@ export function createApp(deps: AppDeps): Express {
   // Only a path that is exactly a contract path may reach a handler: /V1/Accounts/… and trailing slashes are 404.
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
+  const contract = contractChecks();
+  const audit: AuditDeps = { db: deps.db, logger: deps.logger, onWriteFailure: (stage) => deps.metrics.auditWriteFailures.inc({ stage }) };
+  const idempotency = { db: deps.db, logger: deps.logger, hmacKey: deps.idempotencyHmacKey };
+  const longReads = createLongReads(deps.longReadDb ?? deps.db, MAX_LONG_READS);
 
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(helmet());
@@ -62,16 +72,13 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', noStore, refuseCrossSiteRequests(deps.allowedOrigins ?? []));
   app.use('/v1', authenticate(deps.identity));
   app.use('/v1', rateLimits(deps.rateLimits, deps.rateLimitStore));
-  app.use(identityEncodingOnly);
-  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
-  app.use(validateAgainstContract());
-  app.use(secretsRouter(deps));
-  const longReads = createLongReads(deps.longReadDb ?? deps.db, MAX_LONG_READS);
-  app.use(auditEventsRouter({ db: deps.db, policy: deps.policy, longReads, chainVerifier: createChainVerifier(longReads) }));
+  app.use(secretsRouter({ policy: deps.policy, vonage: deps.vonage, audit, idempotency }, contract));
+  app.use(auditEventsRouter({ db: deps.db, policy: deps.policy, longReads, chainVerifier: createChainVerifier(longReads) }, contract));
+  // No route matched: the contract check answers 405 (with Allow) or 404 for what it knows; the rest is 404.
+  app.use(contract);
   app.use(() => {
     throw new AppError('not-found', 404, 'No route matches this method and path.');
   });
-  app.use(auditRefusedMutations(deps));
   app.use(sendProblem(deps.logger));
   return app;
 }

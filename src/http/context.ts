@@ -9,10 +9,6 @@ export interface RequestContext {
   identity?: Identity;
   identityFailure?: string;
   upstream?: { status: number | null; durationMs: number; attempts: number };
-  /** Set once an audit event exists for this request, so a later refusal is not audited twice. */
-  auditEventId?: string;
-  /** Which audit write failed, if any: the intent (or a refusal) means 503; the outcome means incomplete. */
-  auditFailure?: 'intent' | 'outcome';
   rateLimitedBy?: 'reads' | 'writes';
 }
 

@@ -1,9 +1,6 @@
 import type { ErrorRequestHandler, Request } from 'express';
-import { recordSettledAttempt } from '../audit/recorder.ts';
 import { AppError, type ErrorCode, type InvalidParam } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { AuditDeps } from './audit-attempt.ts';
-import { attemptFromRequest, mutationOf } from './audit-attempt.ts';
 import { context } from './context.ts';
 
 const TITLES: Record<ErrorCode, string> = {
@@ -26,6 +23,7 @@ const TITLES: Record<ErrorCode, string> = {
   'upstream-timeout': 'Gateway timeout',
   'upstream-unavailable': 'Vonage unavailable',
   'audit-unavailable': 'Audit log unavailable',
+  'idempotency-unavailable': 'Idempotency store unavailable',
   internal: 'Internal server error',
 };
 
@@ -59,9 +57,9 @@ const VALIDATOR_ERRORS: Record<number, [ErrorCode, string]> = {
   415: ['unsupported-media-type', 'The request body must be application/json.'],
 };
 
-const allowHeader = (headers: unknown): Record<string, string> | undefined => {
+const allowOf = (headers: unknown): string | undefined => {
   const allow = (headers as { Allow?: unknown } | undefined)?.Allow;
-  return typeof allow === 'string' ? { Allow: allow } : undefined;
+  return typeof allow === 'string' ? allow : undefined;
 };
 
 /** Everything thrown becomes an AppError. Parser messages are never reused: they can quote the body. */
@@ -74,28 +72,9 @@ export function toAppError(error: unknown): AppError {
   if (validatorError && Array.isArray(errors)) {
     const [code, detail] = validatorError;
     const invalidParams = code === 'invalid-request' ? toInvalidParams(errors as ValidatorError['errors']) : undefined;
-    return new AppError(code, status as number, detail, { invalidParams, headers: allowHeader(headers) });
+    return new AppError(code, status as number, detail, { invalidParams, allow: allowOf(headers) });
   }
   return new AppError('internal', 500, 'An unexpected error occurred.', { cause: error });
-}
-
-const REFUSAL_OUTCOMES: Record<number, 'invalid' | 'denied'> = { 400: 'invalid', 409: 'invalid', 413: 'invalid', 415: 'invalid', 422: 'invalid', 403: 'denied', 404: 'denied' };
-
-/** A create or revoke refused before forwarding is still an attempt, and is audited; if it can't be, 503. */
-export function auditRefusedMutations(deps: AuditDeps): ErrorRequestHandler {
-  return async (error, req, res, next) => {
-    const appError = toAppError(error);
-    const ctx = context(res);
-    const mutation = mutationOf(req);
-    const outcome = REFUSAL_OUTCOMES[appError.status];
-    if (!mutation || !outcome || !ctx.identity || ctx.auditEventId !== undefined) return next(appError);
-    try {
-      await recordSettledAttempt(deps.db, attemptFromRequest(req, res, mutation), { outcome, status: appError.status, upstreamStatus: null });
-      next(appError);
-    } catch (auditError) {
-      next(toAppError(auditError));
-    }
-  };
 }
 
 function logError(logger: Logger, req: Request, error: AppError, requestId: string): void {
@@ -109,18 +88,25 @@ function logError(logger: Logger, req: Request, error: AppError, requestId: stri
   });
 }
 
+/** The only place an error's typed fields become HTTP headers. */
+function headersOf({ options }: AppError): Record<string, string> {
+  return {
+    ...options.upstreamThrottle,
+    ...(options.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(options.retryAfterSeconds) }),
+    ...(options.allow === undefined ? {} : { Allow: options.allow }),
+  };
+}
+
 /** The one place errors become responses: RFC 9457 problem+json, with internals only in the log. */
 export function sendProblem(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const appError = toAppError(error);
     const ctx = context(res);
-    if (appError.code === 'audit-unavailable') ctx.auditFailure = 'intent';
     logError(logger, req, appError, ctx.requestId);
     // Too late for a problem body (a streamed export failed midway): abort, so the client sees an error, not a short file.
     if (res.headersSent) return res.destroy();
-    const { type, invalidParams, reason, headers = {}, retryAfterSeconds } = appError.options;
-    res.set(headers);
-    if (retryAfterSeconds !== undefined) res.set('Retry-After', String(retryAfterSeconds));
+    const { type, invalidParams, reason } = appError.options;
+    res.set(headersOf(appError));
     res.status(appError.status).type('application/problem+json').json({
       type: type ?? `urn:vonage-gateway:problem:${appError.code}`,
       title: TITLES[appError.code],

@@ -14,7 +14,6 @@ function observe(metrics: Metrics, ctx: RequestContext, labels: { method: string
   if (ctx.upstream) metrics.upstreamDuration.observe({ status: String(ctx.upstream.status ?? 'none') }, ctx.upstream.durationMs / 1000);
   if (ctx.identityFailure) metrics.identityFailures.inc({ reason: ctx.identityFailure });
   if (ctx.rateLimitedBy) metrics.rateLimitRejections.inc({ budget: ctx.rateLimitedBy });
-  if (ctx.auditFailure) metrics.auditWriteFailures.inc({ stage: ctx.auditFailure });
 }
 
 /** Keeps a well-formed inbound X-Request-Id (or makes one), echoes it, and logs and counts each request once. */

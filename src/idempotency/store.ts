@@ -42,7 +42,7 @@ export async function claimKey(db: Kysely<Database>, caller: string, key: string
     throw new AppError('idempotency-mismatch', 422, 'This Idempotency-Key was already used with a different request.');
   }
   if (existing.state === 'in_flight' || existing.response_status === null) {
-    throw new AppError('idempotency-in-flight', 409, 'A request with this Idempotency-Key is still being processed; retry later.', { headers: { 'Retry-After': '1' } });
+    throw new AppError('idempotency-in-flight', 409, 'A request with this Idempotency-Key is still being processed; retry later.', { retryAfterSeconds: 1 });
   }
   return { kind: 'replay', response: { status: existing.response_status, body: existing.response_body, location: existing.response_location } };
 }

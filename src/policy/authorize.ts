@@ -22,3 +22,9 @@ export function assertAllowed(policy: Policy, identity: Identity, action: Action
     throw new AppError('forbidden', 403, `You are not allowed to ${action}${target}.`);
   }
 }
+
+/** An unmanaged account is 404 before anything else; then the caller needs the action on it. */
+export function authorize(policy: Policy, identity: Identity, action: Action, apiKey: string): void {
+  assertManagedAccount(policy, apiKey);
+  assertAllowed(policy, identity, action, apiKey);
+}

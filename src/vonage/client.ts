@@ -4,12 +4,21 @@ import { type CircuitBreaker, createCircuitBreaker } from './circuit-breaker.ts'
 import { parseSecret, parseSecretList, type Secret } from './schemas.ts';
 import { toUpstreamError, type UpstreamReply } from './upstream-errors.ts';
 
-/** The four Vonage secret operations. Every call reports Vonage's status and duration for logs and audit. */
+/** A Vonage answer with the status it came with; a failure is an AppError carrying `upstreamStatus`. */
+export interface Upstreamed<T> {
+  value: T;
+  upstreamStatus: number;
+}
+
+/**
+ * The four Vonage secret operations. The status reaches the caller (and the audit) as a return value;
+ * `observe` is only for logs and metrics, and also hears about calls that failed.
+ */
 export interface VonageSecrets {
-  list(apiKey: string, observe: UpstreamObserver): Promise<Secret[]>;
-  get(apiKey: string, secretId: string, observe: UpstreamObserver): Promise<Secret>;
-  create(apiKey: string, secret: string, observe: UpstreamObserver): Promise<Secret>;
-  revoke(apiKey: string, secretId: string, observe: UpstreamObserver): Promise<void>;
+  list(apiKey: string, observe?: UpstreamObserver): Promise<Upstreamed<Secret[]>>;
+  get(apiKey: string, secretId: string, observe?: UpstreamObserver): Promise<Upstreamed<Secret>>;
+  create(apiKey: string, secret: string, observe?: UpstreamObserver): Promise<Upstreamed<Secret>>;
+  revoke(apiKey: string, secretId: string, observe?: UpstreamObserver): Promise<Upstreamed<null>>;
   breaker: CircuitBreaker;
   close(): Promise<void>;
 }
@@ -82,7 +91,7 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
     return { status: response.statusCode, headers: response.headers, text: await readBounded(response.body) };
   }
 
-  async function call(method: Method, path: string, observe: UpstreamObserver, body?: string): Promise<UpstreamReply> {
+  async function call(method: Method, path: string, observe: UpstreamObserver = () => undefined, body?: string): Promise<UpstreamReply> {
     breaker.admit();
     const started = performance.now();
     const deadlineAt = Date.now() + options.timeoutMs;
@@ -115,19 +124,18 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
     }
   }
 
-  const expectOk = (reply: UpstreamReply) => {
+  /** A 2xx parsed into its value; anything else (or a body we cannot read) throws with the status. */
+  const answer = <T>(reply: UpstreamReply, parse: (reply: UpstreamReply) => T): Upstreamed<T> => {
     if (reply.status < 200 || reply.status > 299) throw toUpstreamError(reply);
-    return reply;
+    return { value: parse(reply), upstreamStatus: reply.status };
   };
 
   return {
-    list: async (apiKey, observe) => parseSecretList(expectOk(await call('GET', secretsPath(apiKey), observe))),
-    get: async (apiKey, secretId, observe) => parseSecret(expectOk(await call('GET', secretsPath(apiKey, secretId), observe))),
+    list: async (apiKey, observe) => answer(await call('GET', secretsPath(apiKey), observe), parseSecretList),
+    get: async (apiKey, secretId, observe) => answer(await call('GET', secretsPath(apiKey, secretId), observe), parseSecret),
     create: async (apiKey, secret, observe) =>
-      parseSecret(expectOk(await call('POST', secretsPath(apiKey), observe, JSON.stringify({ secret })))),
-    revoke: async (apiKey, secretId, observe) => {
-      expectOk(await call('DELETE', secretsPath(apiKey, secretId), observe));
-    },
+      answer(await call('POST', secretsPath(apiKey), observe, JSON.stringify({ secret })), parseSecret),
+    revoke: async (apiKey, secretId, observe) => answer(await call('DELETE', secretsPath(apiKey, secretId), observe), () => null),
     breaker,
     close: () => pool.close(),
   };

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { z } from 'zod';
-import { AppError, type InvalidParam } from '../errors.ts';
+import { AppError, type AppErrorOptions, type InvalidParam } from '../errors.ts';
 
 export interface UpstreamReply {
   status: number;
@@ -34,13 +34,15 @@ const headerValue = (headers: IncomingHttpHeaders, name: string) => {
   return typeof value === 'string' && /^\d{1,13}$/.test(value) ? value : undefined;
 };
 
+const THROTTLE_HEADERS = ['retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'] as const;
+
 function throttled(reply: UpstreamReply): AppError {
-  const headers: Record<string, string> = {};
-  for (const name of ['retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']) {
+  const upstreamThrottle: AppErrorOptions['upstreamThrottle'] = {};
+  for (const name of THROTTLE_HEADERS) {
     const value = headerValue(reply.headers, name);
-    if (value !== undefined) headers[name] = value;
+    if (value !== undefined) upstreamThrottle[name] = value;
   }
-  return new AppError('rate-limited', 429, 'Vonage is throttling requests; retry later.', { headers, upstreamStatus: 429 });
+  return new AppError('rate-limited', 429, 'Vonage is throttling requests; retry later.', { upstreamThrottle, upstreamStatus: 429 });
 }
 
 function rejected(reply: UpstreamReply, problem: VonageProblem): AppError {

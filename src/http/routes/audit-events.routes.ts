@@ -1,5 +1,4 @@
-import type { Response } from 'express';
-import { Router } from 'express';
+import { type Request, type RequestHandler, type Response, Router } from 'express';
 import type { Kysely } from 'kysely';
 import type { ChainVerifier } from '../../audit/chain-verifier.ts';
 import { EXPORT_FORMATS, type ExportFormat } from '../../audit/export-formats.ts';
@@ -55,15 +54,15 @@ export interface AuditEventsDeps {
   chainVerifier: ChainVerifier;
 }
 
-export function auditEventsRouter({ db, policy, longReads, chainVerifier }: AuditEventsDeps): Router {
+export function auditEventsRouter({ db, policy, longReads, chainVerifier }: AuditEventsDeps, contract: RequestHandler[]): Router {
   const router = Router({ caseSensitive: true, strict: true });
 
-  router.get('/v1/audit-events/verify', async (req, res) => {
+  router.get('/v1/audit-events/verify', contract, async (req: Request, res: Response) => {
     assertAllowed(policy, verifiedIdentity(res), 'audit:read');
     res.json(await chainVerifier.verify({ full: String(req.query.full) === 'true' }));
   });
 
-  router.get('/v1/audit-events', async (req, res) => {
+  router.get('/v1/audit-events', contract, async (req: Request, res: Response) => {
     assertAllowed(policy, verifiedIdentity(res), 'audit:read');
     const filter = filterFrom(req.query as Record<string, unknown>);
     const mediaType = req.accepts(['application/json', ...Object.keys(EXPORTS)]) || 'application/json';

@@ -1,57 +1,47 @@
-import { Router } from 'express';
-import { assertAllowed, assertManagedAccount } from '../../policy/authorize.ts';
-import type { Policy } from '../../policy/policy.ts';
-import type { VonageSecrets } from '../../vonage/client.ts';
-import { forwardAudited } from '../audit-attempt.ts';
+import { type Request, type RequestHandler, type Response, Router } from 'express';
+import type { AuditDeps } from '../../audit/trail.ts';
+import { createSecret } from '../../secrets/create-secret.ts';
+import type { SecretsDeps } from '../../secrets/deps.ts';
+import { getSecret, listSecrets } from '../../secrets/read-secrets.ts';
+import { revokeSecret } from '../../secrets/revoke-secret.ts';
+import { auditRefusedInput, declareAttempt, declaredAttempt } from '../attempt.middleware.ts';
 import { upstreamObserver, verifiedIdentity } from '../context.ts';
-import { type IdempotencyDeps, respondIdempotently } from '../idempotency.ts';
 
-export interface SecretsDeps extends IdempotencyDeps {
-  policy: Policy;
-  vonage: VonageSecrets;
-}
+type AccountParams = { apiKey: string };
+type SecretParams = { apiKey: string; secretId: string };
+
+const secretUrl = (apiKey: string, id: string) => `/v1/accounts/${apiKey}/secrets/${encodeURIComponent(id)}`;
 
 /**
- * The four secret operations. Each reads top to bottom: identity → policy → (idempotency claim) →
- * (audit intent) → Vonage → (audit outcome) → response. Path parameters were already checked against the contract's allow-lists.
+ * The four secret operations. A route reads its params, calls its use case, and sets the status and
+ * headers once. `contract` parses the body and checks the request against openapi-internal.yaml;
+ * audited routes declare their attempt before it, so a refused body is audited too.
  */
-export function secretsRouter(deps: SecretsDeps): Router {
-  const { policy, vonage } = deps;
+export function secretsRouter(deps: SecretsDeps & { audit: AuditDeps }, contract: RequestHandler[]): Router {
   const router = Router({ caseSensitive: true, strict: true });
+  const audited = (action: 'secret.create' | 'secret.revoke') => [declareAttempt(action), ...contract, auditRefusedInput(deps.audit)];
 
-  router.get('/v1/accounts/:apiKey/secrets', async (req, res) => {
+  router.get('/v1/accounts/:apiKey/secrets', contract, async (req: Request<AccountParams>, res: Response) => {
     const { apiKey } = req.params;
-    assertManagedAccount(policy, apiKey);
-    assertAllowed(policy, verifiedIdentity(res), 'secrets:read', apiKey);
-    const secrets = await vonage.list(apiKey, upstreamObserver(res));
+    const secrets = await listSecrets(deps, { caller: verifiedIdentity(res), apiKey, observe: upstreamObserver(res) });
     res.json({ api_key: apiKey, secrets });
   });
 
-  router.get('/v1/accounts/:apiKey/secrets/:secretId', async (req, res) => {
+  router.get('/v1/accounts/:apiKey/secrets/:secretId', contract, async (req: Request<SecretParams>, res: Response) => {
     const { apiKey, secretId } = req.params;
-    assertManagedAccount(policy, apiKey);
-    assertAllowed(policy, verifiedIdentity(res), 'secrets:read', apiKey);
-    res.json(await vonage.get(apiKey, secretId, upstreamObserver(res)));
+    res.json(await getSecret(deps, { caller: verifiedIdentity(res), apiKey, secretId, observe: upstreamObserver(res) }));
   });
 
-  router.post('/v1/accounts/:apiKey/secrets', async (req, res) => {
-    const { apiKey } = req.params;
-    assertManagedAccount(policy, apiKey);
-    assertAllowed(policy, verifiedIdentity(res), 'secrets:create', apiKey);
-    const secretValue: string = req.body.secret;
-    await respondIdempotently(deps, req, res, ['create', apiKey, secretValue], async () => {
-      const created = await forwardAudited(deps, req, res, { status: 201, createdSecretId: (secret) => secret.id }, () =>
-        vonage.create(apiKey, secretValue, upstreamObserver(res)),
-      );
-      return { status: 201, body: created, location: `/v1/accounts/${apiKey}/secrets/${encodeURIComponent(created.id)}` };
-    });
+  router.post('/v1/accounts/:apiKey/secrets', audited('secret.create'), async (req: Request<AccountParams>, res: Response) => {
+    const attempt = declaredAttempt(res);
+    const input = { attempt, secret: req.body.secret as string, idempotencyKey: req.get('idempotency-key'), observe: upstreamObserver(res) };
+    const { secret, replayed } = await createSecret(deps, input);
+    if (replayed) res.set('Idempotent-Replayed', 'true');
+    res.status(201).location(secretUrl(attempt.apiKey, secret.id)).json(secret);
   });
 
-  router.delete('/v1/accounts/:apiKey/secrets/:secretId', async (req, res) => {
-    const { apiKey, secretId } = req.params;
-    assertManagedAccount(policy, apiKey);
-    assertAllowed(policy, verifiedIdentity(res), 'secrets:revoke', apiKey);
-    await forwardAudited(deps, req, res, { status: 204 }, () => vonage.revoke(apiKey, secretId, upstreamObserver(res)));
+  router.delete('/v1/accounts/:apiKey/secrets/:secretId', audited('secret.revoke'), async (req: Request<SecretParams>, res: Response) => {
+    await revokeSecret(deps, { attempt: declaredAttempt(res), secretId: req.params.secretId, observe: upstreamObserver(res) });
     res.status(204).end();
   });
 
