@@ -1,17 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { type Config, ConfigError, loadConfig } from './config.ts';
-import { createDatabase } from './database.ts';
 import { type AppDeps, createApp } from './http/app.ts';
-import { createMetrics, startMetricsServer } from './http/metrics.ts';
-import { sharedRateLimitStore } from './http/rate-limit-store.ts';
-import { jwtAssertionIdentity } from './identity/jwt-assertion.ts';
-import { proxyHeaderIdentity } from './identity/proxy-headers.ts';
+import { startMetricsServer } from './http/metrics.ts';
+import { sweepExpiredKeys } from './idempotency/store.ts';
+import { closeServer, listen, urlOf } from './listen.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { loadPolicy, type Policy, PolicyError } from './policy/policy.ts';
-import { sweepExpiredKeys } from './idempotency/store.ts';
-import { createCircuitBreaker } from './vonage/circuit-breaker.ts';
-import { createVonageClient } from './vonage/client.ts';
+import { buildDependencies } from './wiring.ts';
 
 export interface Running {
   server: Server;
@@ -31,22 +27,17 @@ export interface ServeOptions {
   drainDelayMs?: number;
   /** Where /metrics is served; omitted, no metrics listener is started. */
   metricsPort?: number;
+  /** The interface to bind; omitted, every interface (a pod). The dev sandbox binds loopback. */
+  host?: string;
 }
-
-function listen(server: Server, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => server.once('error', reject).listen(port, () => resolve(server)));
-}
-
-const closeServer = (server: Server) => new Promise<void>((resolve) => server.close(() => resolve()));
 
 /** Listens with the given dependencies; shutdown() fails readiness, drains in-flight requests, then closes the pools. */
 export async function serve(deps: Omit<AppDeps, 'lifecycle'>, options: ServeOptions): Promise<Running> {
   let draining = false;
   const app = createApp({ ...deps, lifecycle: { isDraining: () => draining } });
-  const server = await listen(createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app), options.port);
+  const server = await listen(createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app), options.port, options.host);
   const metricsServer = options.metricsPort === undefined ? undefined : await startMetricsServer(deps.metrics, options.metricsPort);
-  const address = server.address();
-  const url = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : String(address);
+  const url = urlOf(server);
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     (stopping ??= (async () => {
@@ -98,39 +89,6 @@ function loadSettings(env: NodeJS.ProcessEnv): { config: Config; policy: Policy 
   return { config, policy };
 }
 
-const CIRCUIT_LEVELS = { closed: 0, half_open: 1, open: 2 } as const;
-
-export function productionDeps(config: Config, policy: Policy, logger: Logger): Omit<AppDeps, 'lifecycle'> {
-  const db = createDatabase({ connectionString: config.databaseUrl, logger });
-  // Counters need no fsync per read request; a crash at worst forgets a few hits of the current window.
-  const rateLimitDb = createDatabase({ connectionString: config.databaseUrl, logger, max: 5, asynchronousCommit: true });
-  // Verification and exports get their own connections and a longer statement timeout.
-  const longReadDb = createDatabase({ connectionString: config.databaseUrl, logger, max: 2, readOnly: true, statementTimeoutMs: 120_000 });
-  const metrics = createMetrics();
-  const breaker = createCircuitBreaker({
-    ...config.breaker,
-    onStateChange: (state) => {
-      metrics.circuitState.set(CIRCUIT_LEVELS[state]);
-      logger.warn('vonage circuit breaker changed state', { state });
-    },
-  });
-  return {
-    db,
-    vonage: createVonageClient({ ...config.vonage, breaker }),
-    policy,
-    identity: config.auth.mode === 'jwt' ? jwtAssertionIdentity(config.auth.jwt, logger) : proxyHeaderIdentity(config.trustedProxyCidrs),
-    logger,
-    trustedProxyCidrs: config.trustedProxyCidrs,
-    rateLimits: config.rateLimits,
-    rateLimitStore: (prefix) => sharedRateLimitStore(rateLimitDb, logger, prefix),
-    metrics,
-    idempotencyHmacKey: config.idempotencyHmacKey,
-    allowedOrigins: config.corsAllowedOrigins,
-    longReadDb,
-    closeOnShutdown: [() => rateLimitDb.destroy(), () => longReadDb.destroy()],
-  };
-}
-
 const SWEEP_EVERY_MS = 10 * 60_000;
 
 function sweepIdempotencyKeysPeriodically(running: Running, logger: Logger): void {
@@ -147,7 +105,7 @@ async function main(): Promise<void> {
   const { config, policy } = loadSettings(process.env);
   const logger = createLogger(config.logLevel);
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: String(reason) }));
-  const running = await serve(productionDeps(config, policy, logger), {
+  const running = await serve(await buildDependencies(config, policy, logger), {
     port: config.port,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     drainDelayMs: config.drainDelayMs,

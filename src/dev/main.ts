@@ -1,63 +1,73 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PGliteDialect } from 'kysely';
+import { loadConfig } from '../config.ts';
 import type { Database } from '../database.ts';
-import { proxyHeaderIdentity } from '../identity/proxy-headers.ts';
-import { createMetrics } from '../http/metrics.ts';
 import { createLogger } from '../logger.ts';
 import { migrateToLatest } from '../migrate.ts';
-import { parsePolicy } from '../policy/policy.ts';
+import { loadPolicy } from '../policy/policy.ts';
 import { serve, shutdownOnSignals } from '../server.ts';
-import { createVonageClient } from '../vonage/client.ts';
+import { buildDependencies } from '../wiring.ts';
 import { startVonageSandbox } from './vonage-sandbox.ts';
 
 /**
- * `npm run dev`: the real app on an embedded Postgres (PGlite, data under .data/) and the built-in
- * Vonage sandbox, so nothing but `npm ci` is needed. Never for production: it refuses NODE_ENV=production.
+ * `npm run dev`: the real app, wired by the same buildDependencies as production, on an embedded
+ * Postgres (PGlite) and the built-in Vonage sandbox, so nothing but `npm ci` is needed. Both keep
+ * their state under .data/, so after a restart the sandbox's secrets and the audit log agree;
+ * `npm run dev -- --reset` wipes both. Never for production: it refuses NODE_ENV=production.
  */
 
 const SANDBOX = { masterKey: 'abcd1234', masterSecret: 'Sandbox5ecret', subAccounts: ['sub00001'] };
-const policyFile = fileURLToPath(new URL('./dev-policy.yaml', import.meta.url));
-const dataDir = fileURLToPath(new URL('../../.data/pglite', import.meta.url));
+const defaultPolicyFile = fileURLToPath(new URL('./dev-policy.yaml', import.meta.url));
+const dataDir = fileURLToPath(new URL('../../.data', import.meta.url));
+/** What a developer may override from the environment; everything else is the sandbox's. */
+const OVERRIDABLE = ['PORT', 'RATE_LIMIT_READS_PER_MINUTE', 'RATE_LIMIT_WRITES_PER_MINUTE', 'CORS_ALLOWED_ORIGINS', 'LOG_LEVEL'];
+
+function devEnvironment(sandboxUrl: string): NodeJS.ProcessEnv {
+  const overrides = Object.fromEntries(OVERRIDABLE.filter((name) => process.env[name]).map((name) => [name, process.env[name]]));
+  return {
+    DATABASE_URL: 'postgres://embedded-pglite/dev', // never connected to: the embedded database is passed in
+    VONAGE_API_KEY: SANDBOX.masterKey,
+    VONAGE_API_SECRET: SANDBOX.masterSecret,
+    VONAGE_BASE_URL: sandboxUrl,
+    VONAGE_TIMEOUT_MS: '5000',
+    ACCESS_POLICY_FILE: process.env.DEV_POLICY_FILE ?? defaultPolicyFile,
+    IDEMPOTENCY_HMAC_KEY: 'dev-sandbox-only-idempotency-key-0123456789',
+    TRUSTED_PROXY_CIDRS: 'loopback',
+    // Iterating on a form should not meet a 429.
+    RATE_LIMIT_READS_PER_MINUTE: '600',
+    RATE_LIMIT_WRITES_PER_MINUTE: '600',
+    ...overrides,
+  };
+}
 
 async function main(): Promise<void> {
   if (process.env.NODE_ENV === 'production') throw new Error('npm run dev is a sandbox and refuses NODE_ENV=production; use npm start');
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'info');
+  if (process.argv.includes('--reset')) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite: new PGlite(dataDir) }) });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite: new PGlite(`${dataDir}/pglite`) }) });
   await migrateToLatest(db);
-  const sandbox = await startVonageSandbox(SANDBOX);
-  const policyText = readFileSync(policyFile, 'utf8');
-  const trustedProxyCidrs = ['loopback'];
-  const port = Number(process.env.PORT ?? 8080);
-  const running = await serve(
-    {
-      db,
-      vonage: createVonageClient({ baseUrl: sandbox.url, apiKey: SANDBOX.masterKey, apiSecret: SANDBOX.masterSecret, timeoutMs: 5_000 }),
-      policy: parsePolicy(policyText, policyFile),
-      identity: proxyHeaderIdentity(trustedProxyCidrs),
-      logger,
-      trustedProxyCidrs,
-      rateLimits: { readsPerMinute: 120, writesPerMinute: 10 },
-      metrics: createMetrics(),
-      idempotencyHmacKey: 'dev-sandbox-only-idempotency-key-0123456789',
-    },
-    { port, shutdownTimeoutMs: 5_000 },
-  );
+  const sandbox = await startVonageSandbox({ ...SANDBOX, stateFile: `${dataDir}/vonage-sandbox.json` });
+  const config = loadConfig(devEnvironment(sandbox.url));
+  const logger = createLogger(config.logLevel);
+  const policy = loadPolicy(config.accessPolicyFile);
+  const deps = await buildDependencies(config, policy, logger, { db, rateLimitStore: null });
+  const running = await serve(deps, { port: config.port, host: '127.0.0.1', shutdownTimeoutMs: 5_000 });
   shutdownOnSignals(running, logger);
   running.server.once('close', () => void sandbox.close());
-  printBanner(running.url.replace(/:\d+$/, `:${port}`), policyText);
+  printBanner(running.url, config.accessPolicyFile);
 }
 
-function printBanner(url: string, policyText: string): void {
+function printBanner(url: string, policyFile: string): void {
   const headers = `-H 'X-Forwarded-Email: dev@example.com' -H 'X-Forwarded-Groups: developers'`;
   console.log(`
-Vonage Secrets Gateway (dev sandbox) listening on ${url}
-  database: embedded PGlite in .data/pglite   upstream: built-in Vonage sandbox (2-secret limit, last-secret rule)
+Vonage Secrets Gateway (dev sandbox) listening on ${url} (loopback only)
+  database: embedded PGlite in .data/   upstream: built-in Vonage sandbox (2-secret limit, last-secret rule)
+  state: kept across restarts; \`npm run dev -- --reset\` wipes the secrets and the audit log together
 
-Dev policy (${policyFile}):
-${policyText.replace(/^/gm, '  ')}
+Dev policy (${policyFile}; set DEV_POLICY_FILE for your own):
+${readFileSync(policyFile, 'utf8').replace(/^/gm, '  ')}
 Try it (identity headers are trusted from loopback, as from the SSO proxy):
   curl -s ${url}/v1/accounts/abcd1234/secrets ${headers}
   curl -s -X POST ${url}/v1/accounts/abcd1234/secrets ${headers} -H 'Content-Type: application/json' -d '{"secret":"Example5ecret"}'

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { vonageProblem, type VonageProblemName } from './vonage-problems.ts';
@@ -32,6 +33,8 @@ export interface SandboxOptions {
   subAccounts?: string[];
   /** Vonage allows 2; benchmarks raise it so a create/revoke mix is not all refusals. */
   maxSecrets?: number;
+  /** Keeps the accounts' secrets (ids and dates only) in this JSON file, so they survive a restart. */
+  stateFile?: string;
 }
 
 export interface VonageSandbox {
@@ -79,12 +82,26 @@ function parseSecret(body: string): string | undefined {
   }
 }
 
-export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<VonageSandbox> {
-  if (process.env.NODE_ENV === 'production') throw new Error('the Vonage sandbox refuses to run with NODE_ENV=production');
+/** A Vonage account always has one secret; a state file from an earlier run restores what it had. */
+function initialAccounts(options: SandboxOptions): Map<string, Stored[]> {
+  const saved = options.stateFile && existsSync(options.stateFile) ? (JSON.parse(readFileSync(options.stateFile, 'utf8')) as Record<string, Stored[]>) : {};
   const accounts = new Map<string, Stored[]>();
   for (const key of [options.masterKey, ...(options.subAccounts ?? [])]) {
-    accounts.set(key, [{ id: randomUUID(), created_at: now() }]); // a Vonage account always has one secret
+    accounts.set(key, saved[key]?.length ? saved[key] : [{ id: randomUUID(), created_at: now() }]);
   }
+  return accounts;
+}
+
+/** Written whole and renamed into place, so a crash mid-write never leaves half a file. */
+function saveAccounts(file: string, accounts: Map<string, Stored[]>): void {
+  writeFileSync(`${file}.tmp`, JSON.stringify(Object.fromEntries(accounts)));
+  renameSync(`${file}.tmp`, file);
+}
+
+export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<VonageSandbox> {
+  if (process.env.NODE_ENV === 'production') throw new Error('the Vonage sandbox refuses to run with NODE_ENV=production');
+  const accounts = initialAccounts(options);
+  const persist = () => options.stateFile && saveAccounts(options.stateFile, accounts);
   const expectedAuth = `Basic ${Buffer.from(`${options.masterKey}:${options.masterSecret}`).toString('base64')}`;
   const received: ReceivedRequest[] = [];
   const sockets = new Set<Socket>();
@@ -105,6 +122,7 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
       if (secrets.length >= (options.maxSecrets ?? MAX_SECRETS)) return problem(res, 'add-excess-secret');
       const created = { id: randomUUID(), created_at: now() };
       secrets.push(created);
+      persist();
       return send(res, 201, toInfo(apiKey, created));
     }
     const index = secrets.findIndex((s) => s.id === secretId);
@@ -113,6 +131,7 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
     if (method === 'GET') return send(res, 200, toInfo(apiKey, secrets[index] as Stored));
     if (secrets.length === 1) return problem(res, 'delete-last-secret');
     secrets.splice(index, 1);
+    persist();
     return send(res, 204);
   }
 

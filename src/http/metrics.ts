@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import client from 'prom-client';
+import { listen } from '../listen.ts';
 
 /**
  * Prometheus series, labelled only by route templates, statuses, budgets and reason codes: never by
@@ -40,5 +41,5 @@ export function startMetricsServer(metrics: Metrics, port: number): Promise<Serv
     if (req.method !== 'GET' || req.url !== '/metrics') return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(await metrics.registry.metrics());
   });
-  return new Promise((resolve, reject) => server.once('error', reject).listen(port, () => resolve(server)));
+  return listen(server, port);
 }

@@ -7,17 +7,16 @@ import supertest from 'supertest';
 import winston from 'winston';
 import { startVonageSandbox, type VonageSandbox } from '../../src/dev/vonage-sandbox.ts';
 import { createDatabase, type Database } from '../../src/database.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
 import { type AppDeps, createApp } from '../../src/http/app.ts';
-import { createMetrics, type Metrics } from '../../src/http/metrics.ts';
+import type { Metrics } from '../../src/http/metrics.ts';
 import { sharedRateLimitStore } from '../../src/http/rate-limit-store.ts';
-import { jwtAssertionIdentity } from '../../src/identity/jwt-assertion.ts';
 import type { JwtSettings } from '../../src/identity/jwt-settings.ts';
-import { proxyHeaderIdentity } from '../../src/identity/proxy-headers.ts';
 import { createLogger } from '../../src/logger.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
 import { MAX_HEADER_BYTES } from '../../src/server.ts';
 import type { CircuitBreaker } from '../../src/vonage/circuit-breaker.ts';
-import { createVonageClient } from '../../src/vonage/client.ts';
+import { buildDependencies } from '../../src/wiring.ts';
 
 export const MASTER_KEY = 'abcd1234';
 export const MASTER_SECRET = 'Master5ecretValue';
@@ -96,28 +95,39 @@ export interface GatewayParts {
   logLines: string[];
 }
 
-/** The real dependencies on a real Postgres and a fake Vonage on loopback, with logs captured as written. */
+/** The same configuration parsing as production, from variables a test chooses. */
+function configFor(options: GatewayOptions, vonageUrl: string): Config {
+  const config = loadConfig({
+    DATABASE_URL: options.databaseUrl ?? testDatabaseUrl(),
+    VONAGE_API_KEY: MASTER_KEY,
+    VONAGE_API_SECRET: options.vonageApiSecret ?? MASTER_SECRET,
+    VONAGE_BASE_URL: vonageUrl,
+    VONAGE_TIMEOUT_MS: String(options.vonageTimeoutMs ?? 2_000),
+    ACCESS_POLICY_FILE: 'inline (TEST_POLICY)',
+    IDEMPOTENCY_HMAC_KEY: randomBytes(32).toString('hex'),
+    TRUSTED_PROXY_CIDRS: (options.trustedProxyCidrs ?? ['loopback']).join(','),
+    RATE_LIMIT_READS_PER_MINUTE: String(options.rateLimits?.readsPerMinute ?? 1_000),
+    RATE_LIMIT_WRITES_PER_MINUTE: String(options.rateLimits?.writesPerMinute ?? 1_000),
+    CORS_ALLOWED_ORIGINS: (options.allowedOrigins ?? []).join(','),
+  });
+  return options.jwt ? { ...config, auth: { mode: 'jwt', jwt: options.jwt } } : config;
+}
+
+/** The real dependencies (buildDependencies, as in production) on a real Postgres and a fake Vonage, logs captured. */
 export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayParts> {
   const logLines: string[] = [];
   const sink = new Writable({ write: (chunk, _encoding, done) => (logLines.push(String(chunk)), done()) });
   const logger = createLogger('debug', new winston.transports.Stream({ stream: sink }));
   const vonage = await startVonageSandbox({ masterKey: MASTER_KEY, masterSecret: MASTER_SECRET, subAccounts: [SUB_KEY] });
-  const db = createDatabase({ connectionString: options.databaseUrl ?? testDatabaseUrl(), logger, connectionTimeoutMs: 1_000 });
-  const client = createVonageClient({ baseUrl: vonage.url, apiKey: MASTER_KEY, apiSecret: options.vonageApiSecret ?? MASTER_SECRET, timeoutMs: options.vonageTimeoutMs ?? 2_000, breaker: options.breaker });
-  const trustedProxyCidrs = options.trustedProxyCidrs ?? ['loopback'];
-  const deps: AppDeps = {
+  const config = configFor(options, vonage.url);
+  // A short connect timeout, so the fail-closed tests see a dead database quickly.
+  const db = createDatabase({ connectionString: config.databaseUrl, logger, connectionTimeoutMs: 1_000 });
+  const shared = options.sharedRateLimits;
+  const deps = await buildDependencies(config, parsePolicy(TEST_POLICY, 'test policy'), logger, {
     db,
-    vonage: client,
-    policy: parsePolicy(TEST_POLICY, 'test policy'),
-    identity: options.jwt ? jwtAssertionIdentity(options.jwt, logger) : proxyHeaderIdentity(trustedProxyCidrs),
-    logger,
-    trustedProxyCidrs,
-    rateLimits: options.rateLimits ?? { readsPerMinute: 1_000, writesPerMinute: 1_000 },
-    metrics: createMetrics(),
-    idempotencyHmacKey: randomBytes(32).toString('hex'),
-    allowedOrigins: options.allowedOrigins,
-    rateLimitStore: options.sharedRateLimits && ((prefix) => sharedRateLimitStore(db, logger, prefix, options.sharedRateLimits?.retrySharedAfterMs)),
-  };
+    breaker: options.breaker,
+    rateLimitStore: shared ? (prefix) => sharedRateLimitStore(db, logger, prefix, shared.retrySharedAfterMs) : null,
+  });
   return { deps, vonage, logLines };
 }
 
@@ -133,7 +143,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     metrics: deps.metrics,
     logLines,
     close: async () => {
-      await Promise.all([deps.vonage.close(), deps.db.destroy(), vonage.close()]);
+      await Promise.all([deps.vonage.close(), deps.db.destroy(), vonage.close(), ...(deps.closeOnShutdown ?? []).map((close) => close())]);
     },
   };
 }

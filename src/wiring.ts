@@ -1,0 +1,77 @@
+import type { Kysely } from 'kysely';
+import type { Config } from './config.ts';
+import { createDatabase, type Database } from './database.ts';
+import type { AppDeps } from './http/app.ts';
+import { createMetrics } from './http/metrics.ts';
+import type { RateLimitStoreFactory } from './http/rate-limit.middleware.ts';
+import { sharedRateLimitStore } from './http/rate-limit-store.ts';
+import type { Logger } from './logger.ts';
+import type { Policy } from './policy/policy.ts';
+import { type CircuitBreaker, createCircuitBreaker } from './vonage/circuit-breaker.ts';
+import { createVonageClient } from './vonage/client.ts';
+
+/**
+ * The one place the app's dependencies are built from configuration, for `npm start`, `npm run dev`
+ * and the tests alike. Each caller overrides only what differs: the dev sandbox brings an embedded
+ * database, the tests a database with a short connect timeout and sometimes their own breaker.
+ */
+export interface Parts {
+  /** The database, if not a pool on config.databaseUrl (PGlite in dev). Also used for long reads. */
+  db?: Kysely<Database>;
+  breaker?: CircuitBreaker;
+  /** null: each instance counts in memory; omitted: counts are shared through Postgres. */
+  rateLimitStore?: RateLimitStoreFactory | null;
+}
+
+const CIRCUIT_LEVELS = { closed: 0, half_open: 1, open: 2 } as const;
+
+export async function buildDependencies(config: Config, policy: Policy, logger: Logger, parts: Parts = {}): Promise<Omit<AppDeps, 'lifecycle'>> {
+  const closers: Array<() => Promise<void>> = [];
+  const pool = (options: Omit<Parameters<typeof createDatabase>[0], 'connectionString' | 'logger'>) => {
+    const db = createDatabase({ connectionString: config.databaseUrl, logger, ...options });
+    closers.push(() => db.destroy());
+    return db;
+  };
+  const db = parts.db ?? createDatabase({ connectionString: config.databaseUrl, logger });
+  // Verification and exports get their own connections and a longer statement timeout.
+  const longReadDb = parts.db ?? pool({ max: 2, readOnly: true, statementTimeoutMs: 120_000 });
+  const metrics = createMetrics();
+  const breaker = parts.breaker ?? createCircuitBreaker({
+    ...config.breaker,
+    onStateChange: (state) => {
+      metrics.circuitState.set(CIRCUIT_LEVELS[state]);
+      logger.warn('vonage circuit breaker changed state', { state });
+    },
+  });
+  return {
+    db,
+    longReadDb,
+    vonage: createVonageClient({ ...config.vonage, breaker }),
+    policy,
+    identity: await identityProvider(config, logger),
+    logger,
+    trustedProxyCidrs: config.trustedProxyCidrs,
+    rateLimits: config.rateLimits,
+    rateLimitStore: parts.rateLimitStore === null ? undefined : (parts.rateLimitStore ?? sharedStore(pool, logger)),
+    metrics,
+    idempotencyHmacKey: config.idempotencyHmacKey,
+    allowedOrigins: config.corsAllowedOrigins,
+    closeOnShutdown: closers,
+  };
+}
+
+/** Counters need no fsync per read request; a crash at worst forgets a few hits of the current window. */
+function sharedStore(pool: (options: { max: number; asynchronousCommit: boolean }) => Kysely<Database>, logger: Logger) {
+  const rateLimitDb = pool({ max: 5, asynchronousCommit: true });
+  return (prefix: string) => sharedRateLimitStore(rateLimitDb, logger, prefix);
+}
+
+/** Only the configured mode's code is loaded: headers mode never loads jose or the JWT presets. */
+async function identityProvider(config: Config, logger: Logger) {
+  if (config.auth.mode === 'jwt') {
+    const { jwtAssertionIdentity } = await import('./identity/jwt-assertion.ts');
+    return jwtAssertionIdentity(config.auth.jwt, logger);
+  }
+  const { proxyHeaderIdentity } = await import('./identity/proxy-headers.ts');
+  return proxyHeaderIdentity(config.trustedProxyCidrs);
+}
