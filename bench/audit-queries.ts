@@ -17,7 +17,8 @@ const TARGET_P95_MS = 50;
 const DAY = 86_400_000;
 
 const pick = <T>(items: readonly T[]) => items[Math.floor(Math.random() * items.length)] as T;
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 
 async function time(label: string, run: () => Promise<unknown>): Promise<{ label: string; p95: number }> {
   for (let i = 0; i < 20; i += 1) await run(); // warm-up: plans and buffers
@@ -37,21 +38,41 @@ async function main(): Promise<void> {
   const cluster = await startCluster({ fsync: true });
   try {
     await createMigratedDatabase(cluster.url, 'bench');
-    const superuser = createDatabase({ connectionString: withRole(cluster.url, 'postgres', 'bench'), logger: createLogger('error'), statementTimeoutMs: 0 });
+    const superuser = createDatabase({
+      connectionString: withRole(cluster.url, 'postgres', 'bench'),
+      logger: createLogger('error'),
+      statementTimeoutMs: 0,
+    });
     const seedStarted = performance.now();
     await seedAuditEvents(superuser, EVENTS);
-    console.log(`seeded ${EVENTS.toLocaleString('en')} events with outcomes in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
+    console.log(
+      `seeded ${EVENTS.toLocaleString('en')} events with outcomes in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`,
+    );
     await superuser.destroy();
 
-    const db = createDatabase({ connectionString: withRole(cluster.url, 'gateway', 'bench'), logger: createLogger('error') });
+    const db = createDatabase({
+      connectionString: withRole(cluster.url, 'gateway', 'bench'),
+      logger: createLogger('error'),
+    });
     const actors = Array.from({ length: 200 }, (_, i) => `actor${i}@example.com`);
     const keys = Array.from({ length: 20 }, (_, i) => `acct${String(i).padStart(4, '0')}`);
     const results = [
       await time('actor + 30-day window, 50 per page', () => {
         const until = new Date(Date.now() - Math.random() * 60 * DAY);
-        return queryAuditEvents(db, { actor: pick(actors), since: new Date(until.getTime() - 30 * DAY), until, limit: 50 });
+        return queryAuditEvents(db, {
+          actor: pick(actors),
+          since: new Date(until.getTime() - 30 * DAY),
+          until,
+          limit: 50,
+        });
       }),
-      await time('api_key + outcome, 50 per page', () => queryAuditEvents(db, { apiKey: pick(keys), outcome: pick(['success', 'denied', 'upstream_failed'] as const), limit: 50 })),
+      await time('api_key + outcome, 50 per page', () =>
+        queryAuditEvents(db, {
+          apiKey: pick(keys),
+          outcome: pick(['success', 'denied', 'upstream_failed'] as const),
+          limit: 50,
+        }),
+      ),
       await time('api_key + outcome, second page by cursor', async () => {
         const filter = { apiKey: pick(keys), outcome: pick(['denied', 'upstream_failed'] as const), limit: 50 };
         const first = await queryAuditEvents(db, filter);
@@ -60,7 +81,9 @@ async function main(): Promise<void> {
     ];
     await db.destroy();
     const worst = Math.max(...results.map((r) => r.p95));
-    console.log(`\ntarget: p95 < ${TARGET_P95_MS} ms at ${EVENTS.toLocaleString('en')} events → worst p95 ${worst.toFixed(2)} ms: ${worst < TARGET_P95_MS ? 'MET' : 'MISSED'}`);
+    console.log(
+      `\ntarget: p95 < ${TARGET_P95_MS} ms at ${EVENTS.toLocaleString('en')} events → worst p95 ${worst.toFixed(2)} ms: ${worst < TARGET_P95_MS ? 'MET' : 'MISSED'}`,
+    );
   } finally {
     await stopCluster(cluster);
   }

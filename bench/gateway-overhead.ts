@@ -32,7 +32,13 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
 
 async function untilAnswers(url: string): Promise<void> {
   for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
-    if (await fetch(url).then((r) => r.status < 500, () => false)) return;
+    if (
+      await fetch(url).then(
+        (r) => r.status < 500,
+        () => false,
+      )
+    )
+      return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${url} did not answer`);
@@ -42,11 +48,19 @@ type Result = { rps: number; p50: number; p99: number; errors: number; non2xx: n
 
 async function load(options: autocannon.Options): Promise<Result> {
   const result = await autocannon({ connections: CONNECTIONS, duration: DURATION, ...options });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.timeouts, non2xx: result.non2xx };
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
 }
 
 const line = (label: string, r: Result) =>
-  console.log(`${label.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms   errors ${r.errors}  non-2xx ${r.non2xx}`);
+  console.log(
+    `${label.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms   errors ${r.errors}  non-2xx ${r.non2xx}`,
+  );
 
 async function memoryMb(metricsUrl: string): Promise<{ rss: number; heap: number }> {
   const text = await (await fetch(metricsUrl)).text();
@@ -64,8 +78,13 @@ function mutationMix(gatewayUrl: string): autocannon.Options {
       {
         method: 'POST',
         path: '/v1/accounts/abcd1234/secrets',
-        setupRequest: (req) => ({ ...req, body: JSON.stringify({ secret: `Bm${Math.random().toString(36).slice(2, 10)}9Z` }) }),
-        onResponse: (_status, body) => void (lastId = (JSON.parse(body) as { id?: string }).id ?? ''),
+        setupRequest: (req) => ({
+          ...req,
+          body: JSON.stringify({ secret: `Bm${Math.random().toString(36).slice(2, 10)}9Z` }),
+        }),
+        onResponse: (_status, body) => {
+          lastId = (JSON.parse(body) as { id?: string }).id ?? '';
+        },
       },
       { method: 'DELETE', setupRequest: (req) => ({ ...req, path: `/v1/accounts/abcd1234/secrets/${lastId}` }) },
     ],
@@ -77,22 +96,43 @@ async function main(): Promise<void> {
   const cluster = await startCluster({ fsync: true });
   try {
     await createMigratedDatabase(cluster.url, 'bench');
-    const [fakePort, proxyPort, gatewayPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [fakePort, proxyPort, gatewayPort, metricsPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const fakeUrl = `http://127.0.0.1:${fakePort}`;
     const proxyUrl = `http://127.0.0.1:${proxyPort}`;
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     const policy = join(tmpdir(), `bench-policy-${process.pid}.yaml`);
-    writeFileSync(policy, 'accounts: [abcd1234]\ngrants:\n  - group: platform-admins\n    accounts: ["*"]\n    actions: [secrets:read, secrets:create, secrets:revoke]\n');
+    writeFileSync(
+      policy,
+      'accounts: [abcd1234]\ngrants:\n  - group: platform-admins\n    accounts: ["*"]\n    actions: [secrets:read, secrets:create, secrets:revoke]\n',
+    );
     start(['fake', String(fakePort)]);
     start(['proxy', String(proxyPort), fakeUrl]);
     start(['gateway'], {
-      NODE_ENV: 'production', PORT: String(gatewayPort), METRICS_PORT: String(metricsPort), DATABASE_URL: withRole(cluster.url, 'gateway', 'bench'),
-      VONAGE_API_KEY: 'abcd1234', VONAGE_API_SECRET: 'Bench5ecretValue', VONAGE_BASE_URL: fakeUrl, ACCESS_POLICY_FILE: policy,
-      IDEMPOTENCY_HMAC_KEY: 'b'.repeat(40), RATE_LIMIT_READS_PER_MINUTE: '100000', RATE_LIMIT_WRITES_PER_MINUTE: '100000', SHUTDOWN_DRAIN_DELAY_MS: '0',
+      NODE_ENV: 'production',
+      PORT: String(gatewayPort),
+      METRICS_PORT: String(metricsPort),
+      DATABASE_URL: withRole(cluster.url, 'gateway', 'bench'),
+      VONAGE_API_KEY: 'abcd1234',
+      VONAGE_API_SECRET: 'Bench5ecretValue',
+      VONAGE_BASE_URL: fakeUrl,
+      ACCESS_POLICY_FILE: policy,
+      IDEMPOTENCY_HMAC_KEY: 'b'.repeat(40),
+      RATE_LIMIT_READS_PER_MINUTE: '100000',
+      RATE_LIMIT_WRITES_PER_MINUTE: '100000',
+      SHUTDOWN_DRAIN_DELAY_MS: '0',
       // As the Deployment runs it: a heap sized for a 256 MiB container, not for this 24 GiB machine.
       NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS ?? '--max-old-space-size=96 --max-semi-space-size=16',
     });
-    await Promise.all([untilAnswers(`${fakeUrl}/`), untilAnswers(`${proxyUrl}/`), untilAnswers(`${gatewayUrl}/readyz`)]);
+    await Promise.all([
+      untilAnswers(`${fakeUrl}/`),
+      untilAnswers(`${proxyUrl}/`),
+      untilAnswers(`${gatewayUrl}/readyz`),
+    ]);
     console.log(`node ${process.version}, ${CONNECTIONS} connections, ${DURATION} s per run, Postgres fsync on\n`);
 
     const direct = await load({ url: `${fakeUrl}/accounts/abcd1234/secrets`, headers: { authorization: BASIC } });
@@ -102,11 +142,21 @@ async function main(): Promise<void> {
     line('minimal keep-alive proxy', proxy);
     line('gateway (all middleware)', gateway);
     const share = gateway.rps / proxy.rps;
-    console.log(`gateway / minimal proxy throughput: ${(share * 100).toFixed(0)} % (target >= 60 %: ${share >= 0.6 ? 'MET' : 'MISSED'})`);
+    console.log(
+      `gateway / minimal proxy throughput: ${(share * 100).toFixed(0)} % (target >= 60 %: ${share >= 0.6 ? 'MET' : 'MISSED'})`,
+    );
     console.log(`gateway / direct throughput: ${((gateway.rps / direct.rps) * 100).toFixed(0)} %\n`);
 
-    const directAt200 = await load({ url: `${fakeUrl}/accounts/abcd1234/secrets`, headers: { authorization: BASIC }, overallRate: 200 });
-    const gatewayAt200 = await load({ url: `${gatewayUrl}/v1/accounts/abcd1234/secrets`, headers: IDENTITY, overallRate: 200 });
+    const directAt200 = await load({
+      url: `${fakeUrl}/accounts/abcd1234/secrets`,
+      headers: { authorization: BASIC },
+      overallRate: 200,
+    });
+    const gatewayAt200 = await load({
+      url: `${gatewayUrl}/v1/accounts/abcd1234/secrets`,
+      headers: IDENTITY,
+      overallRate: 200,
+    });
     line('direct at 200 req/s', directAt200);
     line('gateway at 200 req/s', gatewayAt200);
     const added = gatewayAt200.p99 - directAt200.p99;
@@ -114,17 +164,28 @@ async function main(): Promise<void> {
 
     const mutations = await load(mutationMix(gatewayUrl));
     line('create+revoke mix (audited)', mutations);
-    console.log(`audited mutations: ${mutations.rps.toFixed(1)} per second (target >= 300: ${mutations.rps >= 300 ? 'MET' : 'MISSED'})\n`);
+    console.log(
+      `audited mutations: ${mutations.rps.toFixed(1)} per second (target >= 300: ${mutations.rps >= 300 ? 'MET' : 'MISSED'})\n`,
+    );
 
     const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     const samples = [await memoryMb(metricsUrl)];
     for (let i = 0; i < 4; i += 1) {
-      await autocannon({ url: `${gatewayUrl}/v1/accounts/abcd1234/secrets`, headers: IDENTITY, connections: CONNECTIONS, amount: 25_000 });
+      await autocannon({
+        url: `${gatewayUrl}/v1/accounts/abcd1234/secrets`,
+        headers: IDENTITY,
+        connections: CONNECTIONS,
+        amount: 25_000,
+      });
       samples.push(await memoryMb(metricsUrl));
     }
-    console.log(`gateway memory every 25,000 requests (MB): RSS ${samples.map((s) => s.rss.toFixed(0)).join(' → ')}; heap used ${samples.map((s) => s.heap.toFixed(0)).join(' → ')}`);
+    console.log(
+      `gateway memory every 25,000 requests (MB): RSS ${samples.map((s) => s.rss.toFixed(0)).join(' → ')}; heap used ${samples.map((s) => s.heap.toFixed(0)).join(' → ')}`,
+    );
     const [half, last] = [samples[2], samples[4]] as [{ rss: number }, { rss: number }];
-    console.log(`RSS target <= 150 MB and not growing over the last 50,000: ${last.rss <= 150 && last.rss - half.rss < 10 ? 'MET' : 'MISSED'}`);
+    console.log(
+      `RSS target <= 150 MB and not growing over the last 50,000: ${last.rss <= 150 && last.rss - half.rss < 10 ? 'MET' : 'MISSED'}`,
+    );
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await stopCluster(cluster);

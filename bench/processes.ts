@@ -17,7 +17,11 @@ if (role === 'fake') {
 } else if (role === 'proxy') {
   const pool = new Pool(target as string, { connections: 32, keepAliveTimeout: 10_000 });
   createServer(async (req, res) => {
-    const upstream = await pool.request({ method: 'GET', path: req.url ?? '/', headers: { authorization: req.headers.authorization ?? '' } });
+    const upstream = await pool.request({
+      method: 'GET',
+      path: req.url ?? '/',
+      headers: { authorization: req.headers.authorization ?? '' },
+    });
     res.writeHead(upstream.statusCode, { 'content-type': 'application/json' });
     for await (const chunk of upstream.body) res.write(chunk);
     res.end();

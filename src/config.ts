@@ -17,7 +17,11 @@ const integer = (fallback: number, min: number, max: number) =>
     .pipe(z.number().int().min(min).max(max))
     .prefault(String(fallback));
 
-const required = (what: string) => z.string({ error: `is required (${what})` }).trim().min(1, `is required (${what})`);
+const required = (what: string) =>
+  z
+    .string({ error: `is required (${what})` })
+    .trim()
+    .min(1, `is required (${what})`);
 
 const isLoopbackHost = (host: string) => ['localhost', '127.0.0.1', '[::1]'].includes(host);
 
@@ -27,14 +31,25 @@ const vonageBaseUrl = z
   .refine((value) => URL.canParse(value), 'must be an absolute URL')
   .transform((value) => new URL(value))
   // Basic-auth credentials must never travel in clear text; plain http is for the loopback fakes only.
-  .refine((url) => url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)), 'must use https (http only on loopback)')
-  .refine((url) => url.pathname === '/' && !url.search && !url.username && !url.password, 'must be an origin, with no path, query or credentials')
+  .refine(
+    (url) => url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)),
+    'must use https (http only on loopback)',
+  )
+  .refine(
+    (url) => url.pathname === '/' && !url.search && !url.username && !url.password,
+    'must be an origin, with no path, query or credentials',
+  )
   .transform((url) => url.origin);
 
 const trustedProxyCidrs = z
   .string()
   .prefault('loopback')
-  .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  )
   .refine((cidrs) => cidrs.length > 0, 'must name at least one address range')
   .superRefine((cidrs, ctx) => {
     for (const cidr of cidrs) {
@@ -49,7 +64,12 @@ const trustedProxyCidrs = z
 const origins = z
   .string()
   .prefault('')
-  .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  )
   .superRefine((list, ctx) => {
     for (const origin of list) {
       if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
@@ -58,31 +78,38 @@ const origins = z
     }
   });
 
-const envSchema = z.object({
-  PORT: integer(8080, 1, 65535),
-  DATABASE_URL: required('a postgres:// URL').refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// URL'),
-  VONAGE_API_KEY: required('the Vonage master API key'),
-  VONAGE_API_SECRET: required('the Vonage master API secret'),
-  VONAGE_BASE_URL: vonageBaseUrl,
-  VONAGE_TIMEOUT_MS: integer(10_000, 100, 120_000),
-  VONAGE_CONNECT_TIMEOUT_MS: integer(3_000, 50, 60_000),
-  VONAGE_HEADERS_TIMEOUT_MS: integer(8_000, 50, 120_000),
-  VONAGE_BODY_TIMEOUT_MS: integer(8_000, 50, 120_000),
-  VONAGE_GET_RETRIES: integer(2, 0, 2),
-  VONAGE_BREAKER_THRESHOLD: integer(5, 1, 1_000),
-  VONAGE_BREAKER_OPEN_MS: integer(10_000, 100, 600_000),
-  ACCESS_POLICY_FILE: required('a YAML or JSON access policy'),
-  IDEMPOTENCY_HMAC_KEY: required('a random key of 32+ characters for Idempotency-Key fingerprints').pipe(z.string().min(32, 'must be at least 32 characters')),
-  TRUSTED_PROXY_CIDRS: trustedProxyCidrs,
-  RATE_LIMIT_READS_PER_MINUTE: integer(120, 1, 100_000),
-  RATE_LIMIT_WRITES_PER_MINUTE: integer(10, 1, 100_000),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
-  SHUTDOWN_TIMEOUT_MS: integer(25_000, 0, 600_000),
-  SHUTDOWN_DRAIN_DELAY_MS: integer(5_000, 0, 120_000),
-  METRICS_PORT: integer(9464, 1, 65535),
-  AUTH_MODE: z.enum(['headers', 'jwt']).default('headers'),
-  CORS_ALLOWED_ORIGINS: origins,
-}).extend(jwtEnvSchema.shape);
+const envSchema = z
+  .object({
+    PORT: integer(8080, 1, 65535),
+    DATABASE_URL: required('a postgres:// URL').refine(
+      (value) => /^postgres(ql)?:\/\//.test(value),
+      'must be a postgres:// URL',
+    ),
+    VONAGE_API_KEY: required('the Vonage master API key'),
+    VONAGE_API_SECRET: required('the Vonage master API secret'),
+    VONAGE_BASE_URL: vonageBaseUrl,
+    VONAGE_TIMEOUT_MS: integer(10_000, 100, 120_000),
+    VONAGE_CONNECT_TIMEOUT_MS: integer(3_000, 50, 60_000),
+    VONAGE_HEADERS_TIMEOUT_MS: integer(8_000, 50, 120_000),
+    VONAGE_BODY_TIMEOUT_MS: integer(8_000, 50, 120_000),
+    VONAGE_GET_RETRIES: integer(2, 0, 2),
+    VONAGE_BREAKER_THRESHOLD: integer(5, 1, 1_000),
+    VONAGE_BREAKER_OPEN_MS: integer(10_000, 100, 600_000),
+    ACCESS_POLICY_FILE: required('a YAML or JSON access policy'),
+    IDEMPOTENCY_HMAC_KEY: required('a random key of 32+ characters for Idempotency-Key fingerprints').pipe(
+      z.string().min(32, 'must be at least 32 characters'),
+    ),
+    TRUSTED_PROXY_CIDRS: trustedProxyCidrs,
+    RATE_LIMIT_READS_PER_MINUTE: integer(120, 1, 100_000),
+    RATE_LIMIT_WRITES_PER_MINUTE: integer(10, 1, 100_000),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+    SHUTDOWN_TIMEOUT_MS: integer(25_000, 0, 600_000),
+    SHUTDOWN_DRAIN_DELAY_MS: integer(5_000, 0, 120_000),
+    METRICS_PORT: integer(9464, 1, 65535),
+    AUTH_MODE: z.enum(['headers', 'jwt']).default('headers'),
+    CORS_ALLOWED_ORIGINS: origins,
+  })
+  .extend(jwtEnvSchema.shape);
 
 /** headers: oauth2-proxy's plain headers from a trusted peer; jwt: a signed assertion, verified. */
 export type AuthConfig = { mode: 'headers' } | { mode: 'jwt'; jwt: JwtSettings };

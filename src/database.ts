@@ -63,6 +63,8 @@ export function createDatabase(options: DatabaseOptions): Kysely<Database> {
   // Without listeners, a client that loses its server (a Postgres restart) emits an unhandled 'error'
   // and crashes the process: the pool covers idle clients, and each client covers itself while checked out.
   pool.on('error', (error) => options.logger.warn('database pool client error', { error: error.message }));
-  pool.on('connect', (client) => client.on('error', (error) => options.logger.warn('database connection lost', { error: error.message })));
+  pool.on('connect', (client) =>
+    client.on('error', (error) => options.logger.warn('database connection lost', { error: error.message })),
+  );
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -39,7 +39,9 @@ export interface AppErrorOptions {
   /** The methods a path supports, for a 405; the HTTP layer turns it into Allow. */
   allow?: string;
   /** Vonage's own throttling figures, passed on as its headers (digits only). */
-  upstreamThrottle?: Partial<Record<'retry-after' | 'x-ratelimit-limit' | 'x-ratelimit-remaining' | 'x-ratelimit-reset', string>>;
+  upstreamThrottle?: Partial<
+    Record<'retry-after' | 'x-ratelimit-limit' | 'x-ratelimit-remaining' | 'x-ratelimit-reset', string>
+  >;
   /** Vonage's HTTP status when the error came from the upstream. */
   upstreamStatus?: number;
   cause?: unknown;
@@ -64,5 +66,8 @@ export const isAppError = (error: unknown): error is AppError => error instanceo
 /** The one factory for "we could not keep our promise to record this, so we did nothing": 503. */
 export function unavailable(code: 'audit-unavailable' | 'idempotency-unavailable', cause: unknown): AppError {
   const what = code === 'audit-unavailable' ? 'The audit log' : 'The idempotency store';
-  return new AppError(code, 503, `${what} cannot be written, so the request was not carried out.`, { cause, retryAfterSeconds: 5 });
+  return new AppError(code, 503, `${what} cannot be written, so the request was not carried out.`, {
+    cause,
+    retryAfterSeconds: 5,
+  });
 }

@@ -20,7 +20,10 @@ export function redact(value: unknown, depth = 0): unknown {
   if (value instanceof Date) return value;
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
   return Object.fromEntries(
-    Object.entries(value).map(([key, inner]) => [key, SENSITIVE_KEY.test(key) && !ALLOWED_KEYS.has(key) ? REDACTED : redact(inner, depth + 1)]),
+    Object.entries(value).map(([key, inner]) => [
+      key,
+      SENSITIVE_KEY.test(key) && !ALLOWED_KEYS.has(key) ? REDACTED : redact(inner, depth + 1),
+    ]),
   );
 }
 

@@ -10,7 +10,12 @@ const migrationFolder = fileURLToPath(new URL('../db/migrations', import.meta.ur
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   const migrator = new Migrator({
     db,
-    provider: new FileMigrationProvider({ fs, path, migrationFolder, import: (file) => import(pathToFileURL(file).href) }),
+    provider: new FileMigrationProvider({
+      fs,
+      path,
+      migrationFolder,
+      import: (file) => import(pathToFileURL(file).href),
+    }),
   });
   const { error, results = [] } = await migrator.migrateToLatest();
   const applied = results.map((result) => `${result.migrationName}: ${result.status}`);

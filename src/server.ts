@@ -31,12 +31,16 @@ export interface ServeOptions {
   host?: string;
 }
 
-/** Listens with the given dependencies; shutdown() fails readiness, drains in-flight requests, then closes the pools. */
+/**
+ * Listens with the given dependencies; shutdown() fails readiness, drains in-flight requests, then
+ * closes the pools.
+ */
 export async function serve(deps: Omit<AppDeps, 'lifecycle'>, options: ServeOptions): Promise<Running> {
   let draining = false;
   const app = createApp({ ...deps, lifecycle: { isDraining: () => draining } });
   const server = await listen(createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app), options.port, options.host);
-  const metricsServer = options.metricsPort === undefined ? undefined : await startMetricsServer(deps.metrics, options.metricsPort);
+  const metricsServer =
+    options.metricsPort === undefined ? undefined : await startMetricsServer(deps.metrics, options.metricsPort);
   const url = urlOf(server);
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
@@ -50,7 +54,12 @@ export async function serve(deps: Omit<AppDeps, 'lifecycle'>, options: ServeOpti
       clearTimeout(force);
       clearInterval(reapIdle);
       const extra = (deps.closeOnShutdown ?? []).map((close) => close());
-      await Promise.allSettled([deps.vonage.close(), deps.db.destroy(), metricsServer && closeServer(metricsServer), ...extra]);
+      await Promise.allSettled([
+        deps.vonage.close(),
+        deps.db.destroy(),
+        metricsServer && closeServer(metricsServer),
+        ...extra,
+      ]);
       deps.logger.info('shutdown complete');
     })());
   return { server, url, db: deps.db, shutdown };
@@ -113,7 +122,13 @@ async function main(): Promise<void> {
   });
   shutdownOnSignals(running, logger);
   sweepIdempotencyKeysPeriodically(running, logger);
-  logger.info('listening', { port: config.port, metrics_port: config.metricsPort, auth_mode: config.auth.mode, vonage_base_url: config.vonage.baseUrl, managed_accounts: policy.accounts.size });
+  logger.info('listening', {
+    port: config.port,
+    metrics_port: config.metricsPort,
+    auth_mode: config.auth.mode,
+    vonage_base_url: config.vonage.baseUrl,
+    managed_accounts: policy.accounts.size,
+  });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

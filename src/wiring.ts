@@ -25,7 +25,12 @@ export interface Parts {
 
 const CIRCUIT_LEVELS = { closed: 0, half_open: 1, open: 2 } as const;
 
-export async function buildDependencies(config: Config, policy: Policy, logger: Logger, parts: Parts = {}): Promise<Omit<AppDeps, 'lifecycle'>> {
+export async function buildDependencies(
+  config: Config,
+  policy: Policy,
+  logger: Logger,
+  parts: Parts = {},
+): Promise<Omit<AppDeps, 'lifecycle'>> {
   const closers: Array<() => Promise<void>> = [];
   const pool = (options: Omit<Parameters<typeof createDatabase>[0], 'connectionString' | 'logger'>) => {
     const db = createDatabase({ connectionString: config.databaseUrl, logger, ...options });
@@ -36,13 +41,15 @@ export async function buildDependencies(config: Config, policy: Policy, logger: 
   // Verification and exports get their own connections and a longer statement timeout.
   const longReadDb = parts.db ?? pool({ max: 2, readOnly: true, statementTimeoutMs: 120_000 });
   const metrics = createMetrics();
-  const breaker = parts.breaker ?? createCircuitBreaker({
-    ...config.breaker,
-    onStateChange: (state) => {
-      metrics.circuitState.set(CIRCUIT_LEVELS[state]);
-      logger.warn('vonage circuit breaker changed state', { state });
-    },
-  });
+  const breaker =
+    parts.breaker ??
+    createCircuitBreaker({
+      ...config.breaker,
+      onStateChange: (state) => {
+        metrics.circuitState.set(CIRCUIT_LEVELS[state]);
+        logger.warn('vonage circuit breaker changed state', { state });
+      },
+    });
   return {
     db,
     longReadDb,
@@ -61,7 +68,10 @@ export async function buildDependencies(config: Config, policy: Policy, logger: 
 }
 
 /** Counters need no fsync per read request; a crash at worst forgets a few hits of the current window. */
-function sharedStore(pool: (options: { max: number; asynchronousCommit: boolean }) => Kysely<Database>, logger: Logger) {
+function sharedStore(
+  pool: (options: { max: number; asynchronousCommit: boolean }) => Kysely<Database>,
+  logger: Logger,
+) {
   const rateLimitDb = pool({ max: 5, asynchronousCommit: true });
   return (prefix: string) => sharedRateLimitStore(rateLimitDb, logger, prefix);
 }

@@ -17,7 +17,9 @@ async function gatewayOn(scratch: ScratchDatabase): Promise<Gateway> {
 
 async function cli(args: string[], databaseUrl: string): Promise<{ code: number; output: string }> {
   let output = '';
-  const code = await runAuditCli(args, { DATABASE_URL: databaseUrl }, (text) => void (output += text));
+  const code = await runAuditCli(args, { DATABASE_URL: databaseUrl }, (text) => {
+    output += text;
+  });
   return { code, output };
 }
 
@@ -35,18 +37,30 @@ describe('GET /v1/audit-events/verify on an untouched log', () => {
 
   test('when 50 creates race, then every attempt is linked once, in one unbroken chain', async () => {
     const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => gateway.http.post(`/v1/accounts/${i % 2 ? MASTER_KEY : SUB_KEY}/secrets`).set(admin).send({ secret: exampleSecret() })),
+      Array.from({ length: 50 }, (_, i) =>
+        gateway.http
+          .post(`/v1/accounts/${i % 2 ? MASTER_KEY : SUB_KEY}/secrets`)
+          .set(admin)
+          .send({ secret: exampleSecret() }),
+      ),
     );
     const { rows } = await sql<{ n: string; distinct_seq: string; max_seq: string }>`
       select count(*) as n, count(distinct chain_seq) as distinct_seq, max(chain_seq) as max_seq
-      from (select chain_seq from audit_events union all select chain_seq from audit_outcomes) links`.execute(gateway.db);
+      from (select chain_seq from audit_events union all select chain_seq from audit_outcomes) links`.execute(
+      gateway.db,
+    );
 
     const res = await gateway.http.get('/v1/audit-events/verify').set(reviewer);
 
     expect(results.filter((r) => r.status === 201)).toHaveLength(2); // Vonage allows 2 secrets per account
     expect(rows[0]).toEqual({ n: '100', distinct_seq: '100', max_seq: '100' });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: 'intact', records: 100, head_hash: expect.stringMatching(/^[0-9a-f]{64}$/), mode: 'full' });
+    expect(res.body).toEqual({
+      status: 'intact',
+      records: 100,
+      head_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      mode: 'full',
+    });
     expectToMatchContract(res, 'get', '/v1/audit-events/verify');
   });
 
@@ -72,7 +86,8 @@ describe('verification after a superuser bypasses the triggers', () => {
     scratch = await createScratchDatabase('chain_tamper');
     gateway = await gatewayOn(scratch);
     superuser = createDatabase({ connectionString: scratch.superuserUrl, logger: createLogger('error') });
-    for (const secret of [exampleSecret(), 'short', exampleSecret()]) await gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).send({ secret });
+    for (const secret of [exampleSecret(), 'short', exampleSecret()])
+      await gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).send({ secret });
   });
   afterAll(async () => {
     await Promise.all([gateway.close(), superuser.destroy()]);
@@ -100,20 +115,38 @@ describe('verification after a superuser bypasses the triggers', () => {
   }
 
   test.each([
-    ['changes a past row', sql`update audit_events set actor_email = 'someone-else@example.com' where chain_seq = 3`, { reason: 'hash_mismatch', at: { table: 'audit_events', seq: '3' } }],
-    ['deletes a row', sql`delete from audit_outcomes where chain_seq = 2`, { reason: 'sequence_gap', at: { seq: '3' } }],
-    ['inserts a row by hand', sql`insert into audit_events (request_id, action, actor_email, api_key) overriding system value values ('forged', 'secret.revoke', 'ghost@example.com', 'abcd1234')`, { reason: 'unlinked_record', at: { table: 'audit_events' } }],
+    [
+      'changes a past row',
+      sql`update audit_events set actor_email = 'someone-else@example.com' where chain_seq = 3`,
+      { reason: 'hash_mismatch', at: { table: 'audit_events', seq: '3' } },
+    ],
+    [
+      'deletes a row',
+      sql`delete from audit_outcomes where chain_seq = 2`,
+      { reason: 'sequence_gap', at: { seq: '3' } },
+    ],
+    [
+      'inserts a row by hand',
+      sql`insert into audit_events (request_id, action, actor_email, api_key) overriding system value values ('forged', 'secret.revoke', 'ghost@example.com', 'abcd1234')`,
+      { reason: 'unlinked_record', at: { table: 'audit_events' } },
+    ],
   ])('when a superuser %s, then verification reports the first broken link', async (_label, statement, expected) => {
     expect(await verifyChain(superuser)).toMatchObject({ status: 'intact' });
 
     const report = await tamperedReport(statement);
 
     expect(report).toMatchObject({ status: 'broken', ...expected });
-    if (expected.reason === 'hash_mismatch') expect(report).toMatchObject({ expected_hash: expect.stringMatching(/^[0-9a-f]{64}$/), found_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    if (expected.reason === 'hash_mismatch')
+      expect(report).toMatchObject({
+        expected_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        found_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      });
   });
 
   test('when the newest records are removed, then the head no longer matches', async () => {
-    const report = await tamperedReport(sql`delete from audit_outcomes where chain_seq = (select max(chain_seq) from audit_outcomes)`);
+    const report = await tamperedReport(
+      sql`delete from audit_outcomes where chain_seq = (select max(chain_seq) from audit_outcomes)`,
+    );
 
     expect(report).toMatchObject({ status: 'broken', reason: 'head_mismatch' });
   });

@@ -17,7 +17,11 @@ let gateway: Gateway;
 let server: Server;
 beforeAll(async () => {
   scratch = await createScratchDatabase('export');
-  const seeder = createDatabase({ connectionString: scratch.superuserUrl, logger: createLogger('error'), statementTimeoutMs: 0 });
+  const seeder = createDatabase({
+    connectionString: scratch.superuserUrl,
+    logger: createLogger('error'),
+    statementTimeoutMs: 0,
+  });
   await seedAuditEvents(seeder, EVENTS);
   await seeder.destroy();
   gateway = await startGateway({ databaseUrl: scratch.gatewayUrl });
@@ -33,29 +37,40 @@ afterAll(async () => {
 /** A real collection before each sample, so the figure is what is retained, not garbage awaiting collection. */
 v8.setFlagsFromString('--expose-gc');
 const collectGarbage = vm.runInNewContext('gc') as () => void;
-const retainedHeap = () => (collectGarbage(), process.memoryUsage().heapUsed);
+const retainedHeap = () => {
+  collectGarbage();
+  return process.memoryUsage().heapUsed;
+};
 
 /** Reads the export chunk by chunk, discarding it, and samples this process's retained heap every ~2 MB (the server runs here too). */
-function download(path: string, accept: string): Promise<{ status: number; lines: number; firstLine: string; heapGrowthMb: number; bytes: number }> {
+function download(
+  path: string,
+  accept: string,
+): Promise<{ status: number; lines: number; firstLine: string; heapGrowthMb: number; bytes: number }> {
   const baseline = retainedHeap();
   let peak = baseline;
   let nextSample = 2 ** 21;
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, path, headers: { ...reviewer, accept } }, (res) => {
-      let lines = 0;
-      let bytes = 0;
-      let firstLine = '';
-      res.on('data', (chunk: Buffer) => {
-        if (bytes === 0) firstLine = chunk.toString('utf8').split('\n')[0] ?? '';
-        bytes += chunk.length;
-        for (const byte of chunk) if (byte === 10) lines += 1;
-        if (bytes >= nextSample) {
-          peak = Math.max(peak, retainedHeap());
-          nextSample += 2 ** 21;
-        }
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, lines, firstLine, bytes, heapGrowthMb: (peak - baseline) / 2 ** 20 }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port: (server.address() as AddressInfo).port, path, headers: { ...reviewer, accept } },
+      (res) => {
+        let lines = 0;
+        let bytes = 0;
+        let firstLine = '';
+        res.on('data', (chunk: Buffer) => {
+          if (bytes === 0) firstLine = chunk.toString('utf8').split('\n')[0] ?? '';
+          bytes += chunk.length;
+          for (const byte of chunk) if (byte === 10) lines += 1;
+          if (bytes >= nextSample) {
+            peak = Math.max(peak, retainedHeap());
+            nextSample += 2 ** 21;
+          }
+        });
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, lines, firstLine, bytes, heapGrowthMb: (peak - baseline) / 2 ** 20 }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -66,14 +81,19 @@ describe('GET /v1/audit-events as an export', () => {
     const result = await download('/v1/audit-events', 'text/csv');
 
     expect(result.status).toBe(200);
-    expect(result.firstLine.trim()).toBe('id,occurred_at,request_id,action,actor_email,actor_user,actor_groups,api_key,secret_id,outcome,status,upstream_status,client_ip,user_agent');
+    expect(result.firstLine.trim()).toBe(
+      'id,occurred_at,request_id,action,actor_email,actor_user,actor_groups,api_key,secret_id,outcome,status,upstream_status,client_ip,user_agent',
+    );
     expect(result.lines).toBe(EVENTS + 1);
     expect(result.bytes).toBeGreaterThan(10 * 2 ** 20);
     expect(result.heapGrowthMb).toBeLessThan(8); // the export is larger than 10 MB; holding its rows would retain far more
   }, 120_000);
 
   test('when NDJSON is asked for with filters, then only matching events stream, one JSON object per line', async () => {
-    const result = await download('/v1/audit-events?actor=actor10%40example.com&outcome=denied', 'application/x-ndjson');
+    const result = await download(
+      '/v1/audit-events?actor=actor10%40example.com&outcome=denied',
+      'application/x-ndjson',
+    );
 
     expect(result.status).toBe(200);
     expect(JSON.parse(result.firstLine)).toMatchObject({ actor: { email: 'actor10@example.com' }, outcome: 'denied' });
@@ -81,9 +101,18 @@ describe('GET /v1/audit-events as an export', () => {
   }, 60_000);
 
   test('when a caller-controlled cell starts like a formula, then the CSV defuses it', async () => {
-    await gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).set('User-Agent', '=HYPERLINK("http://evil")').send({ secret: 'bad' }).expect(400);
+    await gateway.http
+      .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+      .set(admin)
+      .set('User-Agent', '=HYPERLINK("http://evil")')
+      .send({ secret: 'bad' })
+      .expect(400);
 
-    const res = await gateway.http.get('/v1/audit-events').query({ actor: 'admin@example.com' }).set(reviewer).set('Accept', 'text/csv');
+    const res = await gateway.http
+      .get('/v1/audit-events')
+      .query({ actor: 'admin@example.com' })
+      .set(reviewer)
+      .set('Accept', 'text/csv');
 
     expect(res.text).toContain(`"'=HYPERLINK(""http://evil"")"`);
   });
@@ -92,7 +121,9 @@ describe('GET /v1/audit-events as an export', () => {
 describe('npm run audit -- query', () => {
   const run = async (args: string[]) => {
     let output = '';
-    const code = await runAuditCli(args, { DATABASE_URL: scratch.auditorUrl }, (text) => void (output += text));
+    const code = await runAuditCli(args, { DATABASE_URL: scratch.auditorUrl }, (text) => {
+      output += text;
+    });
     return { code, output };
   };
 

@@ -4,7 +4,15 @@ import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
 import { verifyChain } from '../src/audit/chain.ts';
 import { createDatabase, type Database } from '../src/database.ts';
 import { createLogger } from '../src/logger.ts';
-import { admin, auditEventFor, type Gateway, MASTER_KEY, requestId, startGateway, testDatabaseUrl } from './support/harness.ts';
+import {
+  admin,
+  auditEventFor,
+  type Gateway,
+  MASTER_KEY,
+  requestId,
+  startGateway,
+  testDatabaseUrl,
+} from './support/harness.ts';
 
 /** Attempts by the runtime role `gateway` to write history it did not make. */
 let gateway: Kysely<Database>;
@@ -24,8 +32,14 @@ const backdatedEvent = (id: string, requestIdValue: string) => sql`
 
 async function eventWithoutOutcome(label: string): Promise<{ id: string; occurred_at: Date }> {
   const rid = requestId(label);
-  await sql`insert into audit_events (request_id, action, actor_email, actor_groups) values (${rid}, 'secret.create', 'a@example.com', '{}')`.execute(gateway);
-  return gateway.selectFrom('audit_events').select(['id', 'occurred_at']).where('request_id', '=', rid).executeTakeFirstOrThrow();
+  await sql`insert into audit_events (request_id, action, actor_email, actor_groups) values (${rid}, 'secret.create', 'a@example.com', '{}')`.execute(
+    gateway,
+  );
+  return gateway
+    .selectFrom('audit_events')
+    .select(['id', 'occurred_at'])
+    .where('request_id', '=', rid)
+    .executeTakeFirstOrThrow();
 }
 
 describe('audit_events written directly as the gateway role', () => {
@@ -35,7 +49,11 @@ describe('audit_events written directly as the gateway role', () => {
 
     await backdatedEvent('1000000', rid).execute(gateway);
 
-    const row = await gateway.selectFrom('audit_events').select(['id', 'occurred_at']).where('request_id', '=', rid).executeTakeFirstOrThrow();
+    const row = await gateway
+      .selectFrom('audit_events')
+      .select(['id', 'occurred_at'])
+      .where('request_id', '=', rid)
+      .executeTakeFirstOrThrow();
     expect(row.id).not.toBe('1000000');
     expect(row.occurred_at.getTime()).toBeGreaterThanOrEqual(started - 5_000);
     expect((await verifyChain(gateway)).status).toBe('intact');
@@ -56,20 +74,26 @@ describe('audit_outcomes written directly as the gateway role', () => {
     await expect(insert.execute(gateway)).rejects.toThrow(/does not exist/);
   });
 
-  test('when an outcome is backdated and names another account, then it gets the current time and its event\'s account', async () => {
+  test("when an outcome is backdated and names another account, then it gets the current time and its event's account", async () => {
     const event = await eventWithoutOutcome('backdated-outcome');
 
     await sql`insert into audit_outcomes (event_id, recorded_at, outcome, status, api_key)
       values (${event.id}, '2020-01-01T00:00:00Z', 'success', 201, 'zzzz9999')`.execute(gateway);
 
-    const outcome = await gateway.selectFrom('audit_outcomes').selectAll().where('event_id', '=', event.id).executeTakeFirstOrThrow();
+    const outcome = await gateway
+      .selectFrom('audit_outcomes')
+      .selectAll()
+      .where('event_id', '=', event.id)
+      .executeTakeFirstOrThrow();
     expect(outcome.recorded_at.getTime()).toBeGreaterThanOrEqual(event.occurred_at.getTime());
     expect(outcome.api_key).toBeNull();
   });
 
   test('when a second outcome is written for one event, then Postgres refuses it', async () => {
     const event = await eventWithoutOutcome('second-outcome');
-    await sql`insert into audit_outcomes (event_id, outcome, status) values (${event.id}, 'denied', 403)`.execute(gateway);
+    await sql`insert into audit_outcomes (event_id, outcome, status) values (${event.id}, 'denied', 403)`.execute(
+      gateway,
+    );
 
     const second = sql`insert into audit_outcomes (event_id, outcome, status) values (${event.id}, 'success', 201)`;
 
@@ -82,8 +106,12 @@ describe('POST /v1/accounts/:apiKey/secrets', () => {
   test('when the proxy forwards X-Forwarded-For: =1+2, then the audit row stores no client_ip', async () => {
     const id = requestId('xff-junk');
 
-    const res = await app.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).set('X-Request-Id', id)
-      .set('X-Forwarded-For', '=1+2').send({ secret: exampleSecret() });
+    const res = await app.http
+      .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+      .set(admin)
+      .set('X-Request-Id', id)
+      .set('X-Forwarded-For', '=1+2')
+      .send({ secret: exampleSecret() });
 
     expect(res.status).toBe(201);
     expect(await auditEventFor(app, id)).toEqual([expect.objectContaining({ client_ip: null, outcome: 'success' })]);

@@ -17,7 +17,11 @@ let scratch: ScratchDatabase;
 let gateway: Gateway;
 beforeAll(async () => {
   scratch = await createScratchDatabase('verify_load');
-  const owner = createDatabase({ connectionString: scratch.superuserUrl, logger: createLogger('error'), statementTimeoutMs: 0 });
+  const owner = createDatabase({
+    connectionString: scratch.superuserUrl,
+    logger: createLogger('error'),
+    statementTimeoutMs: 0,
+  });
   await seedChainedEvents(owner, EVENTS);
   await owner.destroy();
   gateway = await startGateway({ databaseUrl: scratch.gatewayUrl });
@@ -37,7 +41,10 @@ describe('GET /v1/audit-events/verify', () => {
     const verifies = Array.from({ length: 12 }, (_, i) => verify(i % 2 === 0));
 
     const started = Date.now();
-    const created = await gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).send({ secret: exampleSecret() });
+    const created = await gateway.http
+      .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+      .set(admin)
+      .send({ secret: exampleSecret() });
     const createdAt = Date.now();
     const ready = await gateway.http.get('/readyz');
     const results = await Promise.all(verifies);
@@ -62,7 +69,12 @@ describe('GET /v1/audit-events/verify', () => {
     const full = (await verify(true)).res;
 
     expect(res.body).toMatchObject({ status: 'intact', mode: 'incremental' });
-    expect(full.body).toMatchObject({ status: 'intact', mode: 'full', records: res.body.records, head_hash: res.body.head_hash });
+    expect(full.body).toMatchObject({
+      status: 'intact',
+      mode: 'full',
+      records: res.body.records,
+      head_hash: res.body.head_hash,
+    });
   }, 60_000);
 });
 

@@ -39,7 +39,13 @@ describe('loadConfig', () => {
   });
 
   test('when several variables are wrong, then one error lists every problem and no value', () => {
-    const env = { PORT: '80x', VONAGE_API_SECRET: '', VONAGE_BASE_URL: 'http://api.nexmo.com', TRUSTED_PROXY_CIDRS: '10.0.0.0/33', LOG_LEVEL: 'loud' };
+    const env = {
+      PORT: '80x',
+      VONAGE_API_SECRET: '',
+      VONAGE_BASE_URL: 'http://api.nexmo.com',
+      TRUSTED_PROXY_CIDRS: '10.0.0.0/33',
+      LOG_LEVEL: 'loud',
+    };
 
     const error = (() => {
       try {
@@ -76,17 +82,33 @@ describe('loadConfig', () => {
   });
 
   test('when the upstream is a loopback fake over http, then it is accepted', () => {
-    expect(loadConfig({ ...valid, VONAGE_BASE_URL: 'http://127.0.0.1:9999' }).vonage.baseUrl).toBe('http://127.0.0.1:9999');
+    expect(loadConfig({ ...valid, VONAGE_BASE_URL: 'http://127.0.0.1:9999' }).vonage.baseUrl).toBe(
+      'http://127.0.0.1:9999',
+    );
   });
 
   test('when jwt mode has no audience and a bad algorithm list, then both are reported with the other problems', () => {
-    const env = { ...valid, PORT: 'x', AUTH_MODE: 'jwt', AUTH_JWT_PRESET: 'google-iap', AUTH_JWT_ALGORITHMS: 'HS256,none' };
+    const env = {
+      ...valid,
+      PORT: 'x',
+      AUTH_MODE: 'jwt',
+      AUTH_JWT_PRESET: 'google-iap',
+      AUTH_JWT_ALGORITHMS: 'HS256,none',
+    };
 
-    expect(() => loadConfig(env)).toThrow(/PORT[\s\S]*AUTH_JWT_ALGORITHMS\.0 only asymmetric[\s\S]*AUTH_JWT_AUDIENCE is required in jwt mode/);
+    expect(() => loadConfig(env)).toThrow(
+      /PORT[\s\S]*AUTH_JWT_ALGORITHMS\.0 only asymmetric[\s\S]*AUTH_JWT_AUDIENCE is required in jwt mode/,
+    );
   });
 
   test('when a preset is chosen, then its header, keys and issuer apply and generic settings override them', () => {
-    const config = loadConfig({ ...valid, AUTH_MODE: 'jwt', AUTH_JWT_PRESET: 'google-iap', AUTH_JWT_AUDIENCE: '/projects/1/global/backendServices/2', AUTH_JWT_CLOCK_TOLERANCE_S: '10' });
+    const config = loadConfig({
+      ...valid,
+      AUTH_MODE: 'jwt',
+      AUTH_JWT_PRESET: 'google-iap',
+      AUTH_JWT_AUDIENCE: '/projects/1/global/backendServices/2',
+      AUTH_JWT_CLOCK_TOLERANCE_S: '10',
+    });
 
     expect(config.auth).toEqual({
       mode: 'jwt',

@@ -25,7 +25,9 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(runtime).toMatch(/^USER node$/m);
     expect(runtime).not.toMatch(/COPY (\.|test|docs)\b/);
-    expect(readFileSync('.dockerignore', 'utf8').split('\n')).toEqual(expect.arrayContaining(['test', '.git', 'node_modules', '.env*']));
+    expect(readFileSync('.dockerignore', 'utf8').split('\n')).toEqual(
+      expect.arrayContaining(['test', '.git', 'node_modules', '.env*']),
+    );
   });
 });
 
@@ -34,7 +36,10 @@ async function untilReady(url: string, exited: Promise<number | null>): Promise<
   let gone = false;
   void exited.then(() => (gone = true));
   for (const deadline = Date.now() + 30_000; Date.now() < deadline && !gone; ) {
-    const status = await fetch(url).then((res) => res.status, () => 0);
+    const status = await fetch(url).then(
+      (res) => res.status,
+      () => 0,
+    );
     if (status === 200) return status;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -54,14 +59,35 @@ describe('the production install (npm ci --omit=dev plus the build output)', () 
   test('when started with production env, then it answers /readyz and exits 0 on SIGTERM', async () => {
     dir = mkdtempSync(join(tmpdir(), 'prod-install-'));
     for (const file of ['package.json', 'package-lock.json']) cpSync(file, join(dir, file));
-    execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: dir, stdio: 'ignore' });
-    execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist')], { stdio: 'inherit' });
+    execFileSync('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
+    execFileSync(
+      process.execPath,
+      ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist')],
+      { stdio: 'inherit' },
+    );
     cpSync('openapi-internal.yaml', join(dir, 'dist', 'openapi-internal.yaml'));
     writeFileSync(join(dir, 'policy.yaml'), TEST_POLICY);
-    expect(readdirSync(join(dir, 'node_modules'))).not.toEqual(expect.arrayContaining(['jest', 'typescript', 'supertest']));
+    expect(readdirSync(join(dir, 'node_modules'))).not.toEqual(
+      expect.arrayContaining(['jest', 'typescript', 'supertest']),
+    );
     vonage = await startVonageSandbox({ masterKey: MASTER_KEY, masterSecret: MASTER_SECRET });
     const [port, metricsPort] = [await freePort(), await freePort()];
-    const env = { PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(port), METRICS_PORT: String(metricsPort), DATABASE_URL: testDatabaseUrl(), VONAGE_API_KEY: MASTER_KEY, VONAGE_API_SECRET: MASTER_SECRET, VONAGE_BASE_URL: vonage.url, ACCESS_POLICY_FILE: join(dir, 'policy.yaml'), SHUTDOWN_DRAIN_DELAY_MS: '0', IDEMPOTENCY_HMAC_KEY: 'i'.repeat(40) };
+    const env = {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      DATABASE_URL: testDatabaseUrl(),
+      VONAGE_API_KEY: MASTER_KEY,
+      VONAGE_API_SECRET: MASTER_SECRET,
+      VONAGE_BASE_URL: vonage.url,
+      ACCESS_POLICY_FILE: join(dir, 'policy.yaml'),
+      SHUTDOWN_DRAIN_DELAY_MS: '0',
+      IDEMPOTENCY_HMAC_KEY: 'i'.repeat(40),
+    };
 
     const child = spawn(process.execPath, ['dist/src/server.js'], { cwd: dir, env, stdio: 'ignore' });
     server = child;

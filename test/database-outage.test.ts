@@ -38,13 +38,18 @@ describe('POST /v1/accounts/:apiKey/secrets while Postgres stops and restarts un
       while (running) {
         const id = requestId('outage');
         const startedIn = phase;
-        const res = await gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).set('X-Request-Id', id).send({ secret: exampleSecret() });
+        const res = await gateway.http
+          .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+          .set(admin)
+          .set('X-Request-Id', id)
+          .send({ secret: exampleSecret() });
         // A request is counted in a phase only if it started and ended in it.
         if (startedIn === phase) sent.push({ id, status: res.status, phase });
       }
     };
     const workers = Array.from({ length: 4 }, worker);
-    const count = (p: Phase, predicate: (s: Sent) => boolean = () => true) => sent.filter((s) => s.phase === p && predicate(s)).length;
+    const count = (p: Phase, predicate: (s: Sent) => boolean = () => true) =>
+      sent.filter((s) => s.phase === p && predicate(s)).length;
 
     await until(() => count('before') >= 20, 20_000);
     phase = 'stopping';
@@ -62,10 +67,17 @@ describe('POST /v1/accounts/:apiKey/secrets while Postgres stops and restarts un
     expect(count('down', (s) => s.status !== 503)).toBe(0);
     expect(count('after', (s) => s.status !== 503)).toBeGreaterThanOrEqual(20);
     const forwarded = sent.filter((s) => s.status !== 503).map((s) => s.id);
-    const recorded = await gateway.db.selectFrom('audit_events').select('request_id').where('request_id', 'in', forwarded).execute();
+    const recorded = await gateway.db
+      .selectFrom('audit_events')
+      .select('request_id')
+      .where('request_id', 'in', forwarded)
+      .execute();
     expect(new Set(recorded.map((r) => r.request_id))).toEqual(new Set(forwarded));
     const postsToVonage = gateway.vonage.received.filter((r) => r.method === 'POST').length;
-    const intents = await gateway.db.selectFrom('audit_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    const intents = await gateway.db
+      .selectFrom('audit_events')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(postsToVonage).toBeLessThanOrEqual(Number(intents.n));
   }, 90_000);
 });

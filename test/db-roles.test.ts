@@ -19,7 +19,11 @@ describe('the gateway role (the service at run time)', () => {
   test.each([
     ['alter the audit table', sql`alter table audit_events add column note text`, /must be owner/],
     ['drop the audit table', sql`drop table audit_outcomes`, /must be owner/],
-    ['disable the append-only trigger', sql`alter table audit_events disable trigger audit_events_refuse_update_delete`, /must be owner/],
+    [
+      'disable the append-only trigger',
+      sql`alter table audit_events disable trigger audit_events_refuse_update_delete`,
+      /must be owner/,
+    ],
     ['disable every trigger', sql`alter table audit_events disable trigger all`, /must be owner|permission denied/],
     ['create a table', sql`create table scratch (id int)`, /permission denied for schema public/],
     ['update an event', sql`update audit_events set actor_email = 'x@example.com'`, /permission denied/],
@@ -36,9 +40,24 @@ describe('the gateway role (the service at run time)', () => {
 
 describe('the auditor role', () => {
   test('when it reads, then it may; when it writes, then Postgres refuses', async () => {
-    await expect(auditor.selectFrom('audit_outcomes').select('event_id').limit(1).execute()).resolves.toBeInstanceOf(Array);
+    await expect(auditor.selectFrom('audit_outcomes').select('event_id').limit(1).execute()).resolves.toBeInstanceOf(
+      Array,
+    );
     await expect(
-      auditor.insertInto('audit_events').values({ request_id: 'r', action: 'secret.create', actor_email: 'a@b.co', actor_user: null, actor_groups: [], api_key: null, secret_id: null, client_ip: null, user_agent: null }).execute(),
+      auditor
+        .insertInto('audit_events')
+        .values({
+          request_id: 'r',
+          action: 'secret.create',
+          actor_email: 'a@b.co',
+          actor_user: null,
+          actor_groups: [],
+          api_key: null,
+          secret_id: null,
+          client_ip: null,
+          user_agent: null,
+        })
+        .execute(),
     ).rejects.toThrow(/permission denied/);
   });
 });

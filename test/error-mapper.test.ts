@@ -11,7 +11,17 @@ import { createLogger } from '../src/logger.ts';
 /** The error middleware on its own: anything unexpected becomes a generic 500 and its details go only to the log. */
 function appThatThrows(error: unknown) {
   const lines: string[] = [];
-  const logger = createLogger('debug', new winston.transports.Stream({ stream: new Writable({ write: (c, _e, done) => (lines.push(String(c)), done()) }) }));
+  const logger = createLogger(
+    'debug',
+    new winston.transports.Stream({
+      stream: new Writable({
+        write: (c, _e, done) => {
+          lines.push(String(c));
+          done();
+        },
+      }),
+    }),
+  );
   const app = express();
   app.use(requestContext(logger, createMetrics()));
   app.get('/boom', () => {
@@ -26,21 +36,24 @@ describe('sendProblem', () => {
     ['an Error with internals in its message', new Error('connect ECONNREFUSED 10.1.2.3:5432 password=hunter2')],
     ['a thrown string', 'db password=hunter2'],
     ['a plain object', { detail: 'password=hunter2' }],
-  ])('when a handler throws %s, then 500 problem+json with a generic detail, and the log has the details', async (_label, error) => {
-    const { http, lines } = appThatThrows(error);
+  ])(
+    'when a handler throws %s, then 500 problem+json with a generic detail, and the log has the details',
+    async (_label, error) => {
+      const { http, lines } = appThatThrows(error);
 
-    const res = await http.get('/boom');
+      const res = await http.get('/boom');
 
-    expect(res.status).toBe(500);
-    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.body).toEqual({
-      type: 'urn:vonage-gateway:problem:internal',
-      title: 'Internal server error',
-      status: 500,
-      detail: 'An unexpected error occurred.',
-      request_id: res.headers['x-request-id'],
-    });
-    expect(res.text).not.toContain('hunter2');
-    expect(lines.some((line) => JSON.parse(line).message === 'request failed')).toBe(true);
-  });
+      expect(res.status).toBe(500);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toEqual({
+        type: 'urn:vonage-gateway:problem:internal',
+        title: 'Internal server error',
+        status: 500,
+        detail: 'An unexpected error occurred.',
+        request_id: res.headers['x-request-id'],
+      });
+      expect(res.text).not.toContain('hunter2');
+      expect(lines.some((line) => JSON.parse(line).message === 'request failed')).toBe(true);
+    },
+  );
 });

@@ -15,17 +15,34 @@ afterAll(async () => {
 describe('POST and DELETE /v1/accounts/:apiKey/secrets… with the audit database down', () => {
   test.each([
     ['a create', 'post', '/v1/accounts/{apiKey}/secrets', `/v1/accounts/${MASTER_KEY}/secrets`, admin],
-    ['a revoke', 'delete', '/v1/accounts/{apiKey}/secrets/{secretId}', `/v1/accounts/${MASTER_KEY}/secrets/${UNKNOWN_SECRET_ID}`, admin],
-    ['a denied create', 'post', '/v1/accounts/{apiKey}/secrets', `/v1/accounts/${MASTER_KEY}/secrets`, asCaller('bob@example.com', 'team-payments')],
-  ] as const)('when %s cannot be audited, then 503 with Retry-After and Vonage receives nothing', async (_label, method, template, path, caller) => {
-    const res = await gateway.http[method](path).set(caller).send(method === 'post' ? { secret: exampleSecret() } : undefined);
+    [
+      'a revoke',
+      'delete',
+      '/v1/accounts/{apiKey}/secrets/{secretId}',
+      `/v1/accounts/${MASTER_KEY}/secrets/${UNKNOWN_SECRET_ID}`,
+      admin,
+    ],
+    [
+      'a denied create',
+      'post',
+      '/v1/accounts/{apiKey}/secrets',
+      `/v1/accounts/${MASTER_KEY}/secrets`,
+      asCaller('bob@example.com', 'team-payments'),
+    ],
+  ] as const)(
+    'when %s cannot be audited, then 503 with Retry-After and Vonage receives nothing',
+    async (_label, method, template, path, caller) => {
+      const res = await gateway.http[method](path)
+        .set(caller)
+        .send(method === 'post' ? { secret: exampleSecret() } : undefined);
 
-    expect(res.status).toBe(503);
-    expect(res.headers['retry-after']).toBe('5');
-    expect(res.body.detail).toBe('The audit log cannot be written, so the request was not carried out.');
-    expectToMatchContract(res, method, template);
-    expect(gateway.vonage.received).toEqual([]);
-  });
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.body.detail).toBe('The audit log cannot be written, so the request was not carried out.');
+      expectToMatchContract(res, method, template);
+      expect(gateway.vonage.received).toEqual([]);
+    },
+  );
 
   test('when a caller only reads, then the list is still served', async () => {
     const res = await gateway.http.get(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin);

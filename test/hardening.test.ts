@@ -3,14 +3,26 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import supertest from 'supertest';
 import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
-import { admin, asCaller, auditEventFor, type Gateway, MASTER_KEY, requestId, reviewer, startGateway } from './support/harness.ts';
+import {
+  admin,
+  asCaller,
+  auditEventFor,
+  type Gateway,
+  MASTER_KEY,
+  requestId,
+  reviewer,
+  startGateway,
+} from './support/harness.ts';
 
 /** Regression tests for the findings of the attacker's and the tired reviewer's review, each named after its attack. */
 
 const OTHER_APP = 'https://payments-ui.corp.example';
 let gateway: Gateway;
 beforeAll(async () => {
-  gateway = await startGateway({ allowedOrigins: [OTHER_APP], rateLimits: { readsPerMinute: 1_000, writesPerMinute: 3 } });
+  gateway = await startGateway({
+    allowedOrigins: [OTHER_APP],
+    rateLimits: { readsPerMinute: 1_000, writesPerMinute: 3 },
+  });
 });
 afterAll(async () => {
   await gateway.close();
@@ -41,7 +53,11 @@ describe('paths that are not exactly a contract path', () => {
   test('when a caller without the grant creates on the exact path, then 403 and the refusal is audited', async () => {
     const id = requestId('denied');
 
-    const res = await gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(asCaller('nobody@example.com', 'team-payments')).set('X-Request-Id', id).send({ secret: exampleSecret() });
+    const res = await gateway.http
+      .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+      .set(asCaller('nobody@example.com', 'team-payments'))
+      .set('X-Request-Id', id)
+      .send({ secret: exampleSecret() });
 
     expect(res.status).toBe(403);
     expect(await auditEventFor(gateway, id)).toEqual([expect.objectContaining({ outcome: 'denied', status: 403 })]);
@@ -70,8 +86,12 @@ describe('inputs that used to reach a 500', () => {
   ])('when a create sends %s, then 415 and nothing reaches Vonage', async (_label, encoding) => {
     const before = gateway.vonage.received.length;
 
-    const res = await gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(asCaller(`${encoding}@example.com`, 'platform-admins'))
-      .set('Content-Type', 'application/json').set('Content-Encoding', encoding).send(Buffer.from('definitely not compressed'));
+    const res = await gateway.http
+      .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+      .set(asCaller(`${encoding}@example.com`, 'platform-admins'))
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', encoding)
+      .send(Buffer.from('definitely not compressed'));
 
     expect(res.status).toBe(415);
     expect(gateway.vonage.received).toHaveLength(before);
@@ -84,25 +104,35 @@ describe('cross-site requests on /v1', () => {
     ['Sec-Fetch-Site: same-site', { 'Sec-Fetch-Site': 'same-site' }],
     ['a foreign Origin', { Origin: 'https://evil.example' }],
     ['Origin: null (a sandboxed frame)', { Origin: 'null' }],
-  ])('when a forged create carries %s, then 403 cross-site-request, no audit row, and no budget spent', async (_label, headers) => {
-    const victim = asCaller(`victim-${requestId('v')}@example.com`, 'platform-admins');
-    const ids = [requestId('csrf'), requestId('csrf'), requestId('csrf'), requestId('csrf')];
-    for (const id of ids) {
-      const res = await gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(victim).set(headers).set('X-Request-Id', id)
-        .set('Content-Type', 'text/plain').send('{"secret":"Forged5ecretValue"}');
+  ])(
+    'when a forged create carries %s, then 403 cross-site-request, no audit row, and no budget spent',
+    async (_label, headers) => {
+      const victim = asCaller(`victim-${requestId('v')}@example.com`, 'platform-admins');
+      const ids = [requestId('csrf'), requestId('csrf'), requestId('csrf'), requestId('csrf')];
+      for (const id of ids) {
+        const res = await gateway.http
+          .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+          .set(victim)
+          .set(headers)
+          .set('X-Request-Id', id)
+          .set('Content-Type', 'text/plain')
+          .send('{"secret":"Forged5ecretValue"}');
 
-      expect(res.status).toBe(403);
-      expect(res.body.type).toBe('urn:vonage-gateway:problem:cross-site-request');
-      expect(await auditEventFor(gateway, id)).toEqual([]);
-    }
-    // Four refusals against a budget of three writes: had they counted, this would be 429.
-    const own = await gateway.http.delete(`/v1/accounts/${MASTER_KEY}/secrets/00000000-0000-4000-8000-000000000000`).set(victim);
-    expect(own.status).not.toBe(429);
-  });
+        expect(res.status).toBe(403);
+        expect(res.body.type).toBe('urn:vonage-gateway:problem:cross-site-request');
+        expect(await auditEventFor(gateway, id)).toEqual([]);
+      }
+      // Four refusals against a budget of three writes: had they counted, this would be 429.
+      const own = await gateway.http
+        .delete(`/v1/accounts/${MASTER_KEY}/secrets/00000000-0000-4000-8000-000000000000`)
+        .set(victim);
+      expect(own.status).not.toBe(429);
+    },
+  );
 
   test.each([
     ['no Origin or Sec-Fetch-Site (curl, a server-side app)', {}],
-    ['the gateway\'s own origin', { 'Sec-Fetch-Site': 'same-origin' }],
+    ["the gateway's own origin", { 'Sec-Fetch-Site': 'same-origin' }],
     ['a listed origin', { Origin: OTHER_APP, 'Sec-Fetch-Site': 'same-origin' }],
   ])('when a read carries %s, then it is served', async (_label, headers) => {
     const res = await gateway.http.get(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).set(headers);
@@ -110,7 +140,7 @@ describe('cross-site requests on /v1', () => {
     expect(res.status).toBe(200);
   });
 
-  test('when the Origin is the gateway\'s own, then it is served', async () => {
+  test("when the Origin is the gateway's own, then it is served", async () => {
     const server = createServer(gateway.app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

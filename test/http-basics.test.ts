@@ -58,9 +58,15 @@ describe('unknown routes', () => {
 describe('the request log', () => {
   test('when a create succeeds, then one JSON line holds the request facts and no body or header values', async () => {
     const secret = exampleSecret();
-    const res = await gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).set('Cookie', 'session=abc123').send({ secret });
+    const res = await gateway.http
+      .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+      .set(admin)
+      .set('Cookie', 'session=abc123')
+      .send({ secret });
 
-    const line = parsedLogs().find((entry) => entry.request_id === res.headers['x-request-id'] && entry.message === 'request');
+    const line = parsedLogs().find(
+      (entry) => entry.request_id === res.headers['x-request-id'] && entry.message === 'request',
+    );
 
     expect(line).toEqual({
       level: 'info',

@@ -4,7 +4,16 @@ import { sql } from 'kysely';
 import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
 import { sweepExpiredKeys } from '../src/idempotency/store.ts';
 import { expectToMatchContract } from './support/contract.ts';
-import { admin, asCaller, auditEventFor, type Gateway, MASTER_KEY, requestId, startGateway, until } from './support/harness.ts';
+import {
+  admin,
+  asCaller,
+  auditEventFor,
+  type Gateway,
+  MASTER_KEY,
+  requestId,
+  startGateway,
+  until,
+} from './support/harness.ts';
 
 const CREATE = `/v1/accounts/${MASTER_KEY}/secrets`;
 const posts = (gateway: Gateway) => gateway.vonage.received.filter((r) => r.method === 'POST').length;
@@ -37,8 +46,17 @@ describe('POST /v1/accounts/:apiKey/secrets with Idempotency-Key', () => {
     expectToMatchContract(second, 'post', '/v1/accounts/{apiKey}/secrets');
     expect(posts(gateway)).toBe(1);
     expect(gateway.vonage.secretsOf(MASTER_KEY)).toHaveLength(2);
-    expect(await auditEventFor(gateway, firstId)).toEqual([expect.objectContaining({ outcome: 'success', created_secret_id: first.body.id })]);
-    expect(await auditEventFor(gateway, secondId)).toEqual([expect.objectContaining({ outcome: 'replayed', status: 201, upstream_status: null, created_secret_id: first.body.id })]);
+    expect(await auditEventFor(gateway, firstId)).toEqual([
+      expect.objectContaining({ outcome: 'success', created_secret_id: first.body.id }),
+    ]);
+    expect(await auditEventFor(gateway, secondId)).toEqual([
+      expect.objectContaining({
+        outcome: 'replayed',
+        status: 201,
+        upstream_status: null,
+        created_secret_id: first.body.id,
+      }),
+    ]);
   });
 
   test('when the key is reused with a different request, then 422 and nothing more reaches Vonage', async () => {
@@ -98,9 +116,15 @@ describe('POST /v1/accounts/:apiKey/secrets with Idempotency-Key', () => {
     const secret = exampleSecret();
     await create(key, secret).expect(201);
 
-    const row = await gateway.db.selectFrom('idempotency_keys').selectAll().where('key', '=', key).executeTakeFirstOrThrow();
+    const row = await gateway.db
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('key', '=', key)
+      .executeTakeFirstOrThrow();
 
-    const unkeyed = createHash('sha256').update(JSON.stringify(['create', MASTER_KEY, secret])).digest();
+    const unkeyed = createHash('sha256')
+      .update(JSON.stringify(['create', MASTER_KEY, secret]))
+      .digest();
     expect(row.fingerprint.equals(unkeyed)).toBe(false);
     expect(JSON.stringify(row)).not.toContain(secret);
     expect(row).toMatchObject({ caller: 'admin@example.com', state: 'done', response_status: 201 });
@@ -110,12 +134,18 @@ describe('POST /v1/accounts/:apiKey/secrets with Idempotency-Key', () => {
     const live = `k-live-${Date.now()}`;
     await create(live, exampleSecret()).expect(201);
     await sql`insert into idempotency_keys (caller, key, fingerprint, state, locked_until, expires_at)
-      values ('old@example.com', ${`k-old-${Date.now()}`}, '\\x00', 'done', now(), now() - interval '1 hour')`.execute(gateway.db);
+      values ('old@example.com', ${`k-old-${Date.now()}`}, '\\x00', 'done', now(), now() - interval '1 hour')`.execute(
+      gateway.db,
+    );
 
     const deleted = await sweepExpiredKeys(gateway.db);
 
     expect(deleted).toBeGreaterThanOrEqual(1);
-    const left = await gateway.db.selectFrom('idempotency_keys').select('key').where((eb) => eb.or([eb('caller', '=', 'old@example.com'), eb('key', '=', live)])).execute();
+    const left = await gateway.db
+      .selectFrom('idempotency_keys')
+      .select('key')
+      .where((eb) => eb.or([eb('caller', '=', 'old@example.com'), eb('key', '=', live)]))
+      .execute();
     expect(left.map((r) => r.key)).toEqual([live]);
   });
 
@@ -126,7 +156,9 @@ describe('POST /v1/accounts/:apiKey/secrets with Idempotency-Key', () => {
     const res = await create(key, exampleSecret());
 
     expect(res.status).toBe(400);
-    expect(res.body.invalid_params).toEqual([expect.objectContaining({ name: expect.stringMatching(/idempotency-key/i) })]);
+    expect(res.body.invalid_params).toEqual([
+      expect.objectContaining({ name: expect.stringMatching(/idempotency-key/i) }),
+    ]);
     expect(posts(gateway)).toBe(0);
   });
 });

@@ -35,7 +35,13 @@ afterAll(async () => {
   }
 });
 
-function rawRequest(target: Listening, method: string, path: string, headers: string[], body?: string): Promise<{ status: number; body: Record<string, unknown> }> {
+function rawRequest(
+  target: Listening,
+  method: string,
+  path: string,
+  headers: string[],
+  body?: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const { port } = target;
   return new Promise((resolve, reject) => {
     // With raw header arrays Node adds nothing itself, so Host (required by HTTP/1.1) is set here.
@@ -63,40 +69,104 @@ describe('identity headers on /v1', () => {
     ['an empty email header', 'empty_header', [EMAIL, '', 'X-Forwarded-Groups', 'platform-admins'], 'proxy'],
     ['a blank email header', 'empty_header', [EMAIL, '   ', 'X-Forwarded-Groups', 'platform-admins'], 'proxy'],
     ['a duplicated email header', 'duplicate_header', [...GOOD, EMAIL, 'evil@example.com'], 'proxy'],
-    ['the email twice in different cases', 'duplicate_header', [...GOOD, 'x-forwarded-email', 'evil@example.com'], 'proxy'],
+    [
+      'the email twice in different cases',
+      'duplicate_header',
+      [...GOOD, 'x-forwarded-email', 'evil@example.com'],
+      'proxy',
+    ],
     ['a duplicated groups header', 'duplicate_header', [...GOOD, 'X-Forwarded-Groups', 'platform-admins'], 'proxy'],
-    ['an underscore variant of the email header', 'header_variant', [...GOOD, 'X_Forwarded_Email', 'evil@example.com'], 'proxy'],
-    ['an underscore and case variant of the groups header', 'header_variant', [EMAIL, 'admin@example.com', 'x_forwarded_GROUPS', 'platform-admins'], 'proxy'],
-    ['a mixed dash and underscore variant of the user header', 'header_variant', [...GOOD, 'X-Forwarded_User', 'root'], 'proxy'],
-    ['an email that is not an address', 'malformed_header', [EMAIL, 'admin', 'X-Forwarded-Groups', 'platform-admins'], 'proxy'],
+    [
+      'an underscore variant of the email header',
+      'header_variant',
+      [...GOOD, 'X_Forwarded_Email', 'evil@example.com'],
+      'proxy',
+    ],
+    [
+      'an underscore and case variant of the groups header',
+      'header_variant',
+      [EMAIL, 'admin@example.com', 'x_forwarded_GROUPS', 'platform-admins'],
+      'proxy',
+    ],
+    [
+      'a mixed dash and underscore variant of the user header',
+      'header_variant',
+      [...GOOD, 'X-Forwarded_User', 'root'],
+      'proxy',
+    ],
+    [
+      'an email that is not an address',
+      'malformed_header',
+      [EMAIL, 'admin', 'X-Forwarded-Groups', 'platform-admins'],
+      'proxy',
+    ],
     ['two emails in one header', 'malformed_header', [EMAIL, 'admin@example.com, evil@example.com'], 'proxy'],
-    ['groups separated by comma and space', 'malformed_header', [EMAIL, 'admin@example.com', 'X-Forwarded-Groups', 'staff, platform-admins'], 'proxy'],
-    ['an empty group in the list', 'malformed_header', [EMAIL, 'admin@example.com', 'X-Forwarded-Groups', 'staff,,platform-admins'], 'proxy'],
+    [
+      'groups separated by comma and space',
+      'malformed_header',
+      [EMAIL, 'admin@example.com', 'X-Forwarded-Groups', 'staff, platform-admins'],
+      'proxy',
+    ],
+    [
+      'an empty group in the list',
+      'malformed_header',
+      [EMAIL, 'admin@example.com', 'X-Forwarded-Groups', 'staff,,platform-admins'],
+      'proxy',
+    ],
     ['an empty groups header', 'empty_header', [EMAIL, 'admin@example.com', 'X-Forwarded-Groups', ''], 'proxy'],
     ['a user with a space', 'malformed_header', [...GOOD, 'X-Forwarded-User', 'ad min'], 'proxy'],
-    ['a look-alike email with the Kelvin sign (\\u212Aate@)', 'malformed_header', [EMAIL, utf8AsSent('\u212Aate@example.com')], 'proxy'],
-    ['a look-alike email with a Cyrillic a', 'malformed_header', [EMAIL, utf8AsSent('\u0430dmin@example.com')], 'proxy'],
-  ] as const)('when the request carries %s, then 401 with reason %s, nothing reaches Vonage, and nothing is audited', async (_label, reason, headers, peer) => {
-    const target = peer === 'direct' ? direct : behindProxy;
-    const { gateway } = target;
-    const id = requestId('spoof');
-    const before = gateway.vonage.received.length;
+    [
+      'a look-alike email with the Kelvin sign (\\u212Aate@)',
+      'malformed_header',
+      [EMAIL, utf8AsSent('\u212Aate@example.com')],
+      'proxy',
+    ],
+    [
+      'a look-alike email with a Cyrillic a',
+      'malformed_header',
+      [EMAIL, utf8AsSent('\u0430dmin@example.com')],
+      'proxy',
+    ],
+  ] as const)(
+    'when the request carries %s, then 401 with reason %s, nothing reaches Vonage, and nothing is audited',
+    async (_label, reason, headers, peer) => {
+      const target = peer === 'direct' ? direct : behindProxy;
+      const { gateway } = target;
+      const id = requestId('spoof');
+      const before = gateway.vonage.received.length;
 
-    const res = await rawRequest(target, 'POST', `/v1/accounts/${MASTER_KEY}/secrets`, ['X-Request-Id', id, ...headers], JSON.stringify({ secret: exampleSecret() }));
+      const res = await rawRequest(
+        target,
+        'POST',
+        `/v1/accounts/${MASTER_KEY}/secrets`,
+        ['X-Request-Id', id, ...headers],
+        JSON.stringify({ secret: exampleSecret() }),
+      );
 
-    expect(res).toMatchObject({ status: 401, body: { status: 401, reason } });
-    expect(gateway.vonage.received).toHaveLength(before);
-    expect(await auditEventFor(gateway, id)).toEqual([]);
-  });
+      expect(res).toMatchObject({ status: 401, body: { status: 401, reason } });
+      expect(gateway.vonage.received).toHaveLength(before);
+      expect(await auditEventFor(gateway, id)).toEqual([]);
+    },
+  );
 
   test('when the email has a punycode (xn--) domain, then it is accepted as the ASCII it is', async () => {
-    const res = await rawRequest(behindProxy, 'GET', `/v1/accounts/${MASTER_KEY}/secrets`, [EMAIL, 'admin@xn--bcher-kva.example', 'X-Forwarded-Groups', 'platform-admins']);
+    const res = await rawRequest(behindProxy, 'GET', `/v1/accounts/${MASTER_KEY}/secrets`, [
+      EMAIL,
+      'admin@xn--bcher-kva.example',
+      'X-Forwarded-Groups',
+      'platform-admins',
+    ]);
 
     expect(res.status).toBe(200);
   });
 
   test('when the headers are well-formed, in any casing, then the request is served', async () => {
-    const res = await rawRequest(behindProxy, 'GET', `/v1/accounts/${MASTER_KEY}/secrets`, ['x-forwarded-email', 'Admin@Example.com', 'X-FORWARDED-GROUPS', 'platform-admins']);
+    const res = await rawRequest(behindProxy, 'GET', `/v1/accounts/${MASTER_KEY}/secrets`, [
+      'x-forwarded-email',
+      'Admin@Example.com',
+      'X-FORWARDED-GROUPS',
+      'platform-admins',
+    ]);
 
     expect(res.status).toBe(200);
   });

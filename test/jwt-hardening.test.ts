@@ -22,10 +22,21 @@ const settingsOf = (env: JwtEnv) => {
   return settings;
 };
 const oidc = (extra: Partial<JwtEnv> = {}) =>
-  settingsOf({ AUTH_JWT_PRESET: 'oidc-bearer', AUTH_JWT_ISSUER: idp.url, AUTH_JWT_AUDIENCE: 'gateway-client', ...extra });
+  settingsOf({
+    AUTH_JWT_PRESET: 'oidc-bearer',
+    AUTH_JWT_ISSUER: idp.url,
+    AUTH_JWT_AUDIENCE: 'gateway-client',
+    ...extra,
+  });
 const oidcClaims = (extra: JWTPayload): JWTPayload => ({
-  iss: idp.url, aud: 'gateway-client', sub: 'alice-id', email: 'alice@example.com', groups: ['team-payments'],
-  iat: now() - 5, exp: now() + 300, ...extra,
+  iss: idp.url,
+  aud: 'gateway-client',
+  sub: 'alice-id',
+  email: 'alice@example.com',
+  groups: ['team-payments'],
+  iat: now() - 5,
+  exp: now() + 300,
+  ...extra,
 });
 
 describe('AUTH_JWT_PRESET=oidc-bearer: GET /v1/accounts/:apiKey/secrets', () => {
@@ -67,8 +78,11 @@ describe('AUTH_JWT_PRESET=aws-alb: a flood of random kids', () => {
   test('when 200 tokens name 200 random kids, then the key server is asked at most once per cooldown', async () => {
     const gateway = await startGateway({
       jwt: settingsOf({
-        AUTH_JWT_PRESET: 'aws-alb', AUTH_JWT_ALB_ARN: ALB_ARN, AUTH_JWT_AUDIENCE: 'client-1',
-        AUTH_JWT_PEM_URL_TEMPLATE: `${idp.url}/pem/{kid}`, AUTH_JWT_JWKS_COOLDOWN_MS: 60_000,
+        AUTH_JWT_PRESET: 'aws-alb',
+        AUTH_JWT_ALB_ARN: ALB_ARN,
+        AUTH_JWT_AUDIENCE: 'client-1',
+        AUTH_JWT_PEM_URL_TEMPLATE: `${idp.url}/pem/{kid}`,
+        AUTH_JWT_JWKS_COOLDOWN_MS: 60_000,
       }),
     });
     try {
@@ -76,8 +90,11 @@ describe('AUTH_JWT_PRESET=aws-alb: a flood of random kids', () => {
       const before = idp.pemRequests();
       const statuses = new Set<number>();
       for (let i = 0; i < 200; i += 1) {
-        const token = albToken({ ...signer, kid: `random-${i}-${Math.random().toString(36).slice(2)}` },
-          { signer: ALB_ARN, client: 'client-1' }, { email: 'mallory@example.com', exp: now() + 60 });
+        const token = albToken(
+          { ...signer, kid: `random-${i}-${Math.random().toString(36).slice(2)}` },
+          { signer: ALB_ARN, client: 'client-1' },
+          { email: 'mallory@example.com', exp: now() + 60 },
+        );
         statuses.add((await gateway.http.get(`/v1/accounts/${SUB_KEY}/secrets`).set('x-amzn-oidc-data', token)).status);
       }
 

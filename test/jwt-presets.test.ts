@@ -30,7 +30,11 @@ interface PresetCase {
 
 const cases: Record<string, PresetCase> = {
   'google-iap': {
-    env: () => ({ AUTH_JWT_PRESET: 'google-iap', AUTH_JWT_AUDIENCE: '/projects/123456/global/backendServices/987654', AUTH_JWT_JWKS_URL: `${idp.url}/jwks` }),
+    env: () => ({
+      AUTH_JWT_PRESET: 'google-iap',
+      AUTH_JWT_AUDIENCE: '/projects/123456/global/backendServices/987654',
+      AUTH_JWT_JWKS_URL: `${idp.url}/jwks`,
+    }),
     header: 'x-goog-iap-jwt-assertion',
     token: async () =>
       idp.sign(await idp.newKey('ES256'), {
@@ -46,7 +50,11 @@ const cases: Record<string, PresetCase> = {
     groups: [],
   },
   'cloudflare-access': {
-    env: () => ({ AUTH_JWT_PRESET: 'cloudflare-access', AUTH_JWT_ISSUER: idp.url, AUTH_JWT_AUDIENCE: '4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2' }),
+    env: () => ({
+      AUTH_JWT_PRESET: 'cloudflare-access',
+      AUTH_JWT_ISSUER: idp.url,
+      AUTH_JWT_AUDIENCE: '4714c1358e65fe4b408ad6d432a5f878f08194bdb4752441fd56faefa9b2b6f2',
+    }),
     header: 'Cf-Access-Jwt-Assertion',
     token: async () =>
       idp.sign(await idp.newKey('RS256'), {
@@ -65,13 +73,25 @@ const cases: Record<string, PresetCase> = {
     groups: [],
   },
   'aws-alb': {
-    env: () => ({ AUTH_JWT_PRESET: 'aws-alb', AUTH_JWT_ALB_ARN: ALB_ARN, AUTH_JWT_AUDIENCE: '7f0d1f6c2oqpd8ml', AUTH_JWT_PEM_URL_TEMPLATE: `${idp.url}/pem/{kid}`, AUTH_JWT_ISSUER: 'https://idp.example.com' }),
+    env: () => ({
+      AUTH_JWT_PRESET: 'aws-alb',
+      AUTH_JWT_ALB_ARN: ALB_ARN,
+      AUTH_JWT_AUDIENCE: '7f0d1f6c2oqpd8ml',
+      AUTH_JWT_PEM_URL_TEMPLATE: `${idp.url}/pem/{kid}`,
+      AUTH_JWT_ISSUER: 'https://idp.example.com',
+    }),
     header: 'x-amzn-oidc-data',
     token: async () => {
       const token = albToken(
         await idp.newKey('ES256'),
         { typ: 'JWT', signer: ALB_ARN, iss: 'https://idp.example.com', client: '7f0d1f6c2oqpd8ml', exp: now() + 120 },
-        { sub: '9f7d4c2e', email: 'alice@example.com', username: 'alice', exp: now() + 120, iss: 'https://idp.example.com' },
+        {
+          sub: '9f7d4c2e',
+          email: 'alice@example.com',
+          username: 'alice',
+          exp: now() + 120,
+          iss: 'https://idp.example.com',
+        },
       );
       expect(token).toMatch(/=/); // the real quirk: padding kept, which standard JWT libraries reject
       return token;
@@ -117,28 +137,41 @@ const cases: Record<string, PresetCase> = {
 };
 
 describe('AUTH_JWT_PRESET: POST /v1/accounts/:apiKey/secrets', () => {
-  test.each(Object.keys(cases))('when %s sends its real token shape, then the create is served and audited under the verified identity', async (preset) => {
-    const spec = cases[preset] as PresetCase;
-    const { settings, problems } = resolveJwtSettings({ AUTH_JWT_JWKS_COOLDOWN_MS: 0, ...spec.env() });
-    expect(problems).toEqual([]);
-    const gateway = await startGateway({ jwt: settings });
-    try {
-      const id = requestId(`preset-${preset}`);
+  test.each(Object.keys(cases))(
+    'when %s sends its real token shape, then the create is served and audited under the verified identity',
+    async (preset) => {
+      const spec = cases[preset] as PresetCase;
+      const { settings, problems } = resolveJwtSettings({ AUTH_JWT_JWKS_COOLDOWN_MS: 0, ...spec.env() });
+      expect(problems).toEqual([]);
+      const gateway = await startGateway({ jwt: settings });
+      try {
+        const id = requestId(`preset-${preset}`);
 
-      const res = await gateway.http.post(`/v1/accounts/${SUB_KEY}/secrets`).set(spec.header, await spec.token()).set('X-Request-Id', id).send({ secret: exampleSecret() });
+        const res = await gateway.http
+          .post(`/v1/accounts/${SUB_KEY}/secrets`)
+          .set(spec.header, await spec.token())
+          .set('X-Request-Id', id)
+          .send({ secret: exampleSecret() });
 
-      expect(res.status).toBe(201);
-      expect(await auditEventFor(gateway, id)).toEqual([expect.objectContaining({ actor_email: spec.email, actor_groups: spec.groups, outcome: 'success' })]);
-    } finally {
-      await gateway.close();
-    }
-  });
+        expect(res.status).toBe(201);
+        expect(await auditEventFor(gateway, id)).toEqual([
+          expect.objectContaining({ actor_email: spec.email, actor_groups: spec.groups, outcome: 'success' }),
+        ]);
+      } finally {
+        await gateway.close();
+      }
+    },
+  );
 
   test('when an ALB token comes from another load balancer, then 401 wrong_signer', async () => {
     const { settings } = resolveJwtSettings((cases['aws-alb'] as PresetCase).env());
     const gateway = await startGateway({ jwt: settings });
     try {
-      const token = albToken(await idp.newKey('ES256'), { signer: `${ALB_ARN}x`, client: '7f0d1f6c2oqpd8ml', iss: 'https://idp.example.com' }, { email: 'alice@example.com', exp: now() + 60 });
+      const token = albToken(
+        await idp.newKey('ES256'),
+        { signer: `${ALB_ARN}x`, client: '7f0d1f6c2oqpd8ml', iss: 'https://idp.example.com' },
+        { email: 'alice@example.com', exp: now() + 60 },
+      );
 
       const res = await gateway.http.get(`/v1/accounts/${SUB_KEY}/secrets`).set('x-amzn-oidc-data', token);
 

@@ -7,12 +7,24 @@ import { parseAllDocuments } from 'yaml';
  * (kubernetes-models), and our own rules hold: pinned images, limits, probes, non-root, read-only root.
  */
 
-type K8sObject = { apiVersion: string; kind: string; metadata: { name: string }; spec?: Record<string, any> } & Record<string, any>;
-type Container = { name: string; image: string; resources?: { limits?: Record<string, string> }; readinessProbe?: unknown; livenessProbe?: unknown; securityContext?: Record<string, any> };
+type K8sObject = { apiVersion: string; kind: string; metadata: { name: string }; spec?: Record<string, any> } & Record<
+  string,
+  any
+>;
+type Container = {
+  name: string;
+  image: string;
+  resources?: { limits?: Record<string, string> };
+  readinessProbe?: unknown;
+  livenessProbe?: unknown;
+  securityContext?: Record<string, any>;
+};
 
 const OVERLAYS = ['staging', 'production'];
 const render = (overlay: string): K8sObject[] =>
-  parseAllDocuments(execFileSync('kubectl', ['kustomize', `k8s/overlays/${overlay}`], { encoding: 'utf8' })).map((doc) => doc.toJS() as K8sObject);
+  parseAllDocuments(execFileSync('kubectl', ['kustomize', `k8s/overlays/${overlay}`], { encoding: 'utf8' })).map(
+    (doc) => doc.toJS() as K8sObject,
+  );
 
 async function validateSchema(object: K8sObject): Promise<void> {
   const modulePath = `kubernetes-models/${object.apiVersion}`;
@@ -22,23 +34,31 @@ async function validateSchema(object: K8sObject): Promise<void> {
   new Model(object).validate();
 }
 
-const podSpecOf = (object: K8sObject) => (object.kind === 'Deployment' || object.kind === 'Job' ? object.spec?.template?.spec : undefined);
+const podSpecOf = (object: K8sObject) =>
+  object.kind === 'Deployment' || object.kind === 'Job' ? object.spec?.template?.spec : undefined;
 
 function ruleViolations(object: K8sObject): string[] {
   const pod = podSpecOf(object);
   if (!pod) return [];
   const problems: string[] = [];
   if (pod.securityContext?.runAsNonRoot !== true) problems.push('pod does not set runAsNonRoot');
-  if (pod.securityContext?.seccompProfile?.type !== 'RuntimeDefault') problems.push('pod seccomp is not RuntimeDefault');
+  if (pod.securityContext?.seccompProfile?.type !== 'RuntimeDefault')
+    problems.push('pod seccomp is not RuntimeDefault');
   if (pod.automountServiceAccountToken !== false) problems.push('pod mounts a service account token');
   for (const container of pod.containers as Container[]) {
     const where = `${object.kind}/${object.metadata.name}/${container.name}`;
-    if (!/:[\w.-]+$/.test(container.image) || container.image.endsWith(':latest')) problems.push(`${where}: image is not pinned`);
-    if (!container.resources?.limits?.cpu || !container.resources?.limits?.memory) problems.push(`${where}: no cpu and memory limits`);
-    if (container.securityContext?.readOnlyRootFilesystem !== true) problems.push(`${where}: root filesystem is writable`);
-    if (container.securityContext?.allowPrivilegeEscalation !== false) problems.push(`${where}: privilege escalation allowed`);
-    if (JSON.stringify(container.securityContext?.capabilities?.drop) !== '["ALL"]') problems.push(`${where}: capabilities not all dropped`);
-    if (object.kind === 'Deployment' && (!container.readinessProbe || !container.livenessProbe)) problems.push(`${where}: missing probes`);
+    if (!/:[\w.-]+$/.test(container.image) || container.image.endsWith(':latest'))
+      problems.push(`${where}: image is not pinned`);
+    if (!container.resources?.limits?.cpu || !container.resources?.limits?.memory)
+      problems.push(`${where}: no cpu and memory limits`);
+    if (container.securityContext?.readOnlyRootFilesystem !== true)
+      problems.push(`${where}: root filesystem is writable`);
+    if (container.securityContext?.allowPrivilegeEscalation !== false)
+      problems.push(`${where}: privilege escalation allowed`);
+    if (JSON.stringify(container.securityContext?.capabilities?.drop) !== '["ALL"]')
+      problems.push(`${where}: capabilities not all dropped`);
+    if (object.kind === 'Deployment' && (!container.readinessProbe || !container.livenessProbe))
+      problems.push(`${where}: missing probes`);
   }
   return problems;
 }
@@ -48,13 +68,25 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay) => {
 
   test('when rendered, then it holds every object the deployment needs', () => {
     expect(objects.map((o) => o.kind).sort()).toEqual(
-      ['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'Job', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount'].sort(),
+      [
+        'ConfigMap',
+        'Deployment',
+        'HorizontalPodAutoscaler',
+        'Job',
+        'NetworkPolicy',
+        'PodDisruptionBudget',
+        'Service',
+        'ServiceAccount',
+      ].sort(),
     );
   });
 
-  test.each(objects.map((o): [string, K8sObject] => [`${o.kind}/${o.metadata.name}`, o]))('when %s is checked against the Kubernetes schema, then it is valid', async (_name, object) => {
-    await expect(validateSchema(object)).resolves.toBeUndefined();
-  });
+  test.each(objects.map((o): [string, K8sObject] => [`${o.kind}/${o.metadata.name}`, o]))(
+    'when %s is checked against the Kubernetes schema, then it is valid',
+    async (_name, object) => {
+      await expect(validateSchema(object)).resolves.toBeUndefined();
+    },
+  );
 
   test('when our own rules are applied, then nothing falls short', () => {
     expect(objects.flatMap(ruleViolations)).toEqual([]);

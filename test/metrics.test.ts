@@ -14,7 +14,11 @@ beforeAll(async () => {
   await gateway.http.get(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).expect(200);
   await gateway.http.get(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).expect(429);
   await gateway.http.get(`/v1/accounts/${MASTER_KEY}/secrets`).set('X-Forwarded-Groups', 'platform-admins').expect(401);
-  await auditDown.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).send({ secret: exampleSecret() }).expect(503);
+  await auditDown.http
+    .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+    .set(admin)
+    .send({ secret: exampleSecret() })
+    .expect(503);
 });
 afterAll(async () => {
   await Promise.all([gateway.close(), auditDown.close()]);
@@ -33,8 +37,14 @@ async function scrape(target: Gateway): Promise<string> {
 
 describe('GET /metrics on the metrics port', () => {
   test.each([
-    ['request count by route template and status', /gateway_http_requests_total\{method="POST",route="\/v1\/accounts\/:apiKey\/secrets",status="201"\} 1/],
-    ['request duration', /gateway_http_request_duration_seconds_count\{method="GET",route="\/v1\/accounts\/:apiKey\/secrets",status="200"\} 1/],
+    [
+      'request count by route template and status',
+      /gateway_http_requests_total\{method="POST",route="\/v1\/accounts\/:apiKey\/secrets",status="201"\} 1/,
+    ],
+    [
+      'request duration',
+      /gateway_http_request_duration_seconds_count\{method="GET",route="\/v1\/accounts\/:apiKey\/secrets",status="200"\} 1/,
+    ],
     ['upstream duration and status', /gateway_upstream_duration_seconds_count\{status="201"\} 1/],
     ['rate-limit rejections by budget', /gateway_rate_limit_rejections_total\{budget="reads"\} 1/],
     ['identity failures by reason', /gateway_identity_failures_total\{reason="missing_header"\} 1/],
@@ -49,6 +59,7 @@ describe('GET /metrics on the metrics port', () => {
   test('when the series are searched, then no secret, credential or identity appears', async () => {
     const text = await scrape(gateway);
 
-    for (const value of [secret, MASTER_SECRET, basicAuth(MASTER_KEY, MASTER_SECRET).slice(6), 'admin@example.com']) expect(text).not.toContain(value);
+    for (const value of [secret, MASTER_SECRET, basicAuth(MASTER_KEY, MASTER_SECRET).slice(6), 'admin@example.com'])
+      expect(text).not.toContain(value);
   });
 });

@@ -1,7 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { admin, basicAuth, type Gateway, MASTER_KEY, MASTER_SECRET, startGateway, superuserDatabaseUrl } from './support/harness.ts';
+import {
+  admin,
+  basicAuth,
+  type Gateway,
+  MASTER_KEY,
+  MASTER_SECRET,
+  startGateway,
+  superuserDatabaseUrl,
+} from './support/harness.ts';
 import { postgresBin } from './support/pg-cluster.ts';
 
 /**
@@ -19,7 +27,12 @@ let gateway: Gateway;
 const bodies: string[] = [];
 beforeAll(async () => {
   gateway = await startGateway();
-  const post = (body: string) => gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).set('Content-Type', 'application/json').send(body);
+  const post = (body: string) =>
+    gateway.http
+      .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+      .set(admin)
+      .set('Content-Type', 'application/json')
+      .send(body);
   const responses = [
     await post(JSON.stringify({ secret: created })),
     await post(JSON.stringify({ secret: invalidTooLong })),
@@ -38,17 +51,23 @@ describe('secret values after real create attempts', () => {
     expect(gateway.vonage.received.map((r) => r.body)).toContain(JSON.stringify({ secret: created }));
   });
 
-  test.each(forbidden.map((value, index) => [index, value]))('when the captured log lines are searched for value %i, then it is absent', (_index, value) => {
-    expect(gateway.logLines.length).toBeGreaterThan(3);
-    expect(gateway.logLines.join('\n')).not.toContain(value);
-  });
+  test.each(forbidden.map((value, index) => [index, value]))(
+    'when the captured log lines are searched for value %i, then it is absent',
+    (_index, value) => {
+      expect(gateway.logLines.length).toBeGreaterThan(3);
+      expect(gateway.logLines.join('\n')).not.toContain(value);
+    },
+  );
 
   test('when the response bodies and headers are searched, then no secret or credential appears', () => {
     for (const value of forbidden) expect(bodies.join('\n')).not.toContain(value);
   });
 
   test('when a pg_dump of the whole database is searched, then no secret or credential appears', () => {
-    const dump = execFileSync(join(postgresBin(), 'pg_dump'), ['--data-only', '--dbname', superuserDatabaseUrl()], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const dump = execFileSync(join(postgresBin(), 'pg_dump'), ['--data-only', '--dbname', superuserDatabaseUrl()], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
 
     expect(dump).toContain('secret.create'); // the dump does hold the audit rows
     for (const value of forbidden) expect(dump).not.toContain(value);

@@ -8,7 +8,10 @@ const who = (email: string, ...groups: string[]) => ({ email, user: null, groups
 
 describe('parsePolicy', () => {
   test('when the policy is JSON, then it reads the same as YAML', () => {
-    const json = JSON.stringify({ accounts: ['abcd1234'], grants: [{ group: 'ops', accounts: ['*'], actions: ['secrets:read'] }] });
+    const json = JSON.stringify({
+      accounts: ['abcd1234'],
+      grants: [{ group: 'ops', accounts: ['*'], actions: ['secrets:read'] }],
+    });
 
     expect(parsePolicy(json, 'json').accounts).toEqual(new Set(['abcd1234']));
   });
@@ -16,10 +19,26 @@ describe('parsePolicy', () => {
   test.each([
     ['not YAML at all', 'accounts: [unclosed', /not valid YAML or JSON/],
     ['no accounts', 'grants: []', /accounts: /],
-    ['an unknown action', 'accounts: [abcd1234]\ngrants: [{group: g, accounts: ["*"], actions: [secrets:delete]}]', /grants\.0\.actions\.0/],
-    ['a grant on an unlisted account', 'accounts: [abcd1234]\ngrants: [{group: g, accounts: [other999], actions: [secrets:read]}]', /"other999" is not in the top-level accounts list/],
-    ['a grant with both group and email', 'accounts: [abcd1234]\ngrants: [{group: g, email: a@b.co, accounts: ["*"], actions: [secrets:read]}]', /exactly one of group or email/],
-    ['a secrets grant without accounts', 'accounts: [abcd1234]\ngrants: [{group: g, actions: [secrets:read]}]', /must list accounts/],
+    [
+      'an unknown action',
+      'accounts: [abcd1234]\ngrants: [{group: g, accounts: ["*"], actions: [secrets:delete]}]',
+      /grants\.0\.actions\.0/,
+    ],
+    [
+      'a grant on an unlisted account',
+      'accounts: [abcd1234]\ngrants: [{group: g, accounts: [other999], actions: [secrets:read]}]',
+      /"other999" is not in the top-level accounts list/,
+    ],
+    [
+      'a grant with both group and email',
+      'accounts: [abcd1234]\ngrants: [{group: g, email: a@b.co, accounts: ["*"], actions: [secrets:read]}]',
+      /exactly one of group or email/,
+    ],
+    [
+      'a secrets grant without accounts',
+      'accounts: [abcd1234]\ngrants: [{group: g, actions: [secrets:read]}]',
+      /must list accounts/,
+    ],
     ['an unknown key', 'accounts: [abcd1234]\ngrants: []\nadmins: [me]', /admins|Unrecognized/],
     ['an api key with a slash', 'accounts: ["abcd/1234"]\ngrants: []', /accounts\.0: must be 6-32 letters or digits/],
   ])('when the file has %s, then loading fails and names the problem', (_label, text, message) => {
@@ -31,8 +50,20 @@ describe('parsePolicy', () => {
 describe('assertAllowed', () => {
   test.each([
     ['a group grant on every account', who('x@example.com', 'platform-admins'), 'secrets:revoke', 'abcd1234', true],
-    ['a group grant limited to a sub-account, on that account', who('x@example.com', 'team-payments'), 'secrets:read', 'sub00001', true],
-    ['a group grant limited to a sub-account, on another', who('x@example.com', 'team-payments'), 'secrets:read', 'abcd1234', false],
+    [
+      'a group grant limited to a sub-account, on that account',
+      who('x@example.com', 'team-payments'),
+      'secrets:read',
+      'sub00001',
+      true,
+    ],
+    [
+      'a group grant limited to a sub-account, on another',
+      who('x@example.com', 'team-payments'),
+      'secrets:read',
+      'abcd1234',
+      false,
+    ],
     ['a read-only grant asked to create', who('x@example.com', 'team-payments'), 'secrets:create', 'sub00001', false],
     ['an email grant', who('alice@example.com'), 'secrets:create', 'sub00001', true],
     ['an email grant for someone else', who('mallory@example.com'), 'secrets:create', 'sub00001', false],

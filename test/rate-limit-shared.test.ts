@@ -5,13 +5,17 @@ import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
 
 const stamp = `${process.pid}-${Date.now()}`;
 const caller = (name: string) => asCaller(`${name}-${stamp}@example.com`, 'platform-admins');
-const list = (gateway: Gateway, who: Record<string, string>) => gateway.http.get(`/v1/accounts/${MASTER_KEY}/secrets`).set(who);
+const list = (gateway: Gateway, who: Record<string, string>) =>
+  gateway.http.get(`/v1/accounts/${MASTER_KEY}/secrets`).set(who);
 
 describe('rate limits across replicas (GET /v1/accounts/:apiKey/secrets)', () => {
   let first: Gateway;
   let second: Gateway;
   beforeAll(async () => {
-    const options = { rateLimits: { readsPerMinute: 3, writesPerMinute: 3 }, sharedRateLimits: { retrySharedAfterMs: 5_000 } };
+    const options = {
+      rateLimits: { readsPerMinute: 3, writesPerMinute: 3 },
+      sharedRateLimits: { retrySharedAfterMs: 5_000 },
+    };
     [first, second] = await Promise.all([startGateway(options), startGateway(options)]);
   });
   afterAll(async () => {
@@ -35,7 +39,11 @@ describe('rate limits and audit writes while Postgres is unreachable', () => {
     const target = new URL(testDatabaseUrl());
     proxy = await startTcpProxy(target.hostname, Number(target.port));
     target.port = String(proxy.port);
-    gateway = await startGateway({ databaseUrl: target.toString(), rateLimits: { readsPerMinute: 2, writesPerMinute: 10 }, sharedRateLimits: { retrySharedAfterMs: 0 } });
+    gateway = await startGateway({
+      databaseUrl: target.toString(),
+      rateLimits: { readsPerMinute: 2, writesPerMinute: 10 },
+      sharedRateLimits: { retrySharedAfterMs: 0 },
+    });
   });
   afterAll(async () => {
     await gateway.close();
@@ -48,13 +56,27 @@ describe('rate limits and audit writes while Postgres is unreachable', () => {
     await list(gateway, reader).expect(200);
 
     proxy.setDown(true);
-    const readsDuringOutage = [(await list(gateway, reader)).status, (await list(gateway, reader)).status, (await list(gateway, reader)).status];
-    const writeDuringOutage = await gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(writer).send({ secret: exampleSecret() });
+    const readsDuringOutage = [
+      (await list(gateway, reader)).status,
+      (await list(gateway, reader)).status,
+      (await list(gateway, reader)).status,
+    ];
+    const writeDuringOutage = await gateway.http
+      .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+      .set(writer)
+      .send({ secret: exampleSecret() });
     const postsReachingVonage = gateway.vonage.received.filter((r) => r.method === 'POST').length;
     proxy.setDown(false);
-    const writeAfter = await gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(writer).send({ secret: exampleSecret() });
+    const writeAfter = await gateway.http
+      .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+      .set(writer)
+      .send({ secret: exampleSecret() });
     const readAfter = await list(gateway, caller('outage-after'));
-    const sharedRow = await gateway.db.selectFrom('rate_limit_hits').select('hits').where('key', '=', `reads:outage-after-${stamp}@example.com`).executeTakeFirst();
+    const sharedRow = await gateway.db
+      .selectFrom('rate_limit_hits')
+      .select('hits')
+      .where('key', '=', `reads:outage-after-${stamp}@example.com`)
+      .executeTakeFirst();
 
     expect(readsDuringOutage).toEqual([200, 200, 429]);
     expect(writeDuringOutage.status).toBe(503);

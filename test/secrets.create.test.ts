@@ -72,7 +72,10 @@ describe('POST /v1/accounts/:apiKey/secrets', () => {
   });
 
   test('when an email grant allows create on a sub-account, then the sub-account gets the secret', async () => {
-    const res = await gateway.http.post(`/v1/accounts/${SUB_KEY}/secrets`).set(asCaller('Alice@Example.com')).send({ secret: exampleSecret() });
+    const res = await gateway.http
+      .post(`/v1/accounts/${SUB_KEY}/secrets`)
+      .set(asCaller('Alice@Example.com'))
+      .send({ secret: exampleSecret() });
 
     expect(res.status).toBe(201);
     expect(gateway.vonage.secretsOf(SUB_KEY)).toHaveLength(2);
@@ -87,35 +90,52 @@ describe('POST /v1/accounts/:apiKey/secrets', () => {
     ['not a string', { secret: 12345678 }, 'secret'],
     ['missing', {}, 'secret'],
     ['accompanied by an extra field', { secret: 'Abcdefgh1', note: 'x' }, 'note'],
-  ])('when the secret is %s, then 400 names the field, nothing reaches Vonage, and the attempt is audited as invalid', async (_label, body, field) => {
-    const id = requestId('create-invalid');
+  ])(
+    'when the secret is %s, then 400 names the field, nothing reaches Vonage, and the attempt is audited as invalid',
+    async (_label, body, field) => {
+      const id = requestId('create-invalid');
 
-    const res = await gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).set('X-Request-Id', id).send(body);
+      const res = await gateway.http
+        .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+        .set(admin)
+        .set('X-Request-Id', id)
+        .send(body);
 
-    expect(res.status).toBe(400);
-    expect(res.body.invalid_params).toEqual(expect.arrayContaining([expect.objectContaining({ name: field })]));
-    expectToMatchContract(res, 'post', CREATE);
-    expect(gateway.vonage.received).toHaveLength(0);
-    expect(await auditEventFor(gateway, id)).toEqual([expect.objectContaining({ outcome: 'invalid', status: 400, upstream_status: null, api_key: MASTER_KEY })]);
-  });
+      expect(res.status).toBe(400);
+      expect(res.body.invalid_params).toEqual(expect.arrayContaining([expect.objectContaining({ name: field })]));
+      expectToMatchContract(res, 'post', CREATE);
+      expect(gateway.vonage.received).toHaveLength(0);
+      expect(await auditEventFor(gateway, id)).toEqual([
+        expect.objectContaining({ outcome: 'invalid', status: 400, upstream_status: null, api_key: MASTER_KEY }),
+      ]);
+    },
+  );
 
   test.each([
     ['not JSON', '{"secret": Abcdefgh1', 'application/json', 400],
     ['JSON but not an object', '"Abcdefgh1"', 'application/json', 400],
     ['too large', JSON.stringify({ secret: 'x'.repeat(8_000) }), 'application/json', 413],
     ['not declared as JSON', 'secret=Abcdefgh1', 'application/x-www-form-urlencoded', 415],
-  ])('when the body is %s, then a precise 4xx problem and nothing reaches Vonage', async (_label, body, contentType, status) => {
-    const id = requestId('create-body');
+  ])(
+    'when the body is %s, then a precise 4xx problem and nothing reaches Vonage',
+    async (_label, body, contentType, status) => {
+      const id = requestId('create-body');
 
-    const res = await gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).set('X-Request-Id', id).set('Content-Type', contentType).send(body);
+      const res = await gateway.http
+        .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+        .set(admin)
+        .set('X-Request-Id', id)
+        .set('Content-Type', contentType)
+        .send(body);
 
-    expect(res.status).toBe(status);
-    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.text).not.toContain('Abcdefgh1');
-    expectToMatchContract(res, 'post', CREATE);
-    expect(gateway.vonage.received).toHaveLength(0);
-    expect(await auditEventFor(gateway, id)).toEqual([expect.objectContaining({ outcome: 'invalid', status })]);
-  });
+      expect(res.status).toBe(status);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.text).not.toContain('Abcdefgh1');
+      expectToMatchContract(res, 'post', CREATE);
+      expect(gateway.vonage.received).toHaveLength(0);
+      expect(await auditEventFor(gateway, id)).toEqual([expect.objectContaining({ outcome: 'invalid', status })]);
+    },
+  );
 
   test('when the caller has no create grant, then 403 and the denial is audited', async () => {
     const id = requestId('create-denied');
@@ -130,26 +150,46 @@ describe('POST /v1/accounts/:apiKey/secrets', () => {
     expectToMatchContract(res, 'post', CREATE);
     expect(gateway.vonage.received).toHaveLength(0);
     expect(await auditEventFor(gateway, id)).toEqual([
-      expect.objectContaining({ actor_email: 'bob@example.com', actor_groups: ['team-payments'], outcome: 'denied', status: 403, api_key: SUB_KEY }),
+      expect.objectContaining({
+        actor_email: 'bob@example.com',
+        actor_groups: ['team-payments'],
+        outcome: 'denied',
+        status: 403,
+        api_key: SUB_KEY,
+      }),
     ]);
   });
 
   test('when the account is not managed, then 404, nothing reaches Vonage, and the attempt is audited as denied', async () => {
     const id = requestId('create-unmanaged');
 
-    const res = await gateway.http.post(`/v1/accounts/${UNMANAGED_KEY}/secrets`).set(admin).set('X-Request-Id', id).send({ secret: exampleSecret() });
+    const res = await gateway.http
+      .post(`/v1/accounts/${UNMANAGED_KEY}/secrets`)
+      .set(admin)
+      .set('X-Request-Id', id)
+      .send({ secret: exampleSecret() });
 
     expect(res.status).toBe(404);
     expectToMatchContract(res, 'post', CREATE);
     expect(gateway.vonage.received).toHaveLength(0);
-    expect(await auditEventFor(gateway, id)).toEqual([expect.objectContaining({ outcome: 'denied', status: 404, api_key: UNMANAGED_KEY })]);
+    expect(await auditEventFor(gateway, id)).toEqual([
+      expect.objectContaining({ outcome: 'denied', status: 404, api_key: UNMANAGED_KEY }),
+    ]);
   });
 
-  test('when the account already has 2 secrets, then 409 keeps Vonage\'s type and detail and the audit reads upstream_rejected', async () => {
-    await gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).send({ secret: exampleSecret() }).expect(201);
+  test("when the account already has 2 secrets, then 409 keeps Vonage's type and detail and the audit reads upstream_rejected", async () => {
+    await gateway.http
+      .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+      .set(admin)
+      .send({ secret: exampleSecret() })
+      .expect(201);
     const id = requestId('create-third');
 
-    const res = await gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).set('X-Request-Id', id).send({ secret: exampleSecret() });
+    const res = await gateway.http
+      .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+      .set(admin)
+      .set('X-Request-Id', id)
+      .send({ secret: exampleSecret() });
 
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({
@@ -159,7 +199,9 @@ describe('POST /v1/accounts/:apiKey/secrets', () => {
     });
     expectToMatchContract(res, 'post', CREATE);
     expect(gateway.vonage.secretsOf(MASTER_KEY)).toHaveLength(2);
-    expect(await auditEventFor(gateway, id)).toEqual([expect.objectContaining({ outcome: 'upstream_rejected', status: 409, upstream_status: 403 })]);
+    expect(await auditEventFor(gateway, id)).toEqual([
+      expect.objectContaining({ outcome: 'upstream_rejected', status: 409, upstream_status: 403 }),
+    ]);
   });
 
   test.each([
@@ -171,21 +213,34 @@ describe('POST /v1/accounts/:apiKey/secrets', () => {
     gateway.vonage.setFault(fault);
     const id = requestId('create-fault');
 
-    const res = await gateway.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).set('X-Request-Id', id).send({ secret: exampleSecret() });
+    const res = await gateway.http
+      .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+      .set(admin)
+      .set('X-Request-Id', id)
+      .send({ secret: exampleSecret() });
 
     expect(res.status).toBe(status);
     expectToMatchContract(res, 'post', CREATE);
     expect(gateway.vonage.received).toHaveLength(1);
     const outcome = status === 429 ? 'upstream_rejected' : 'upstream_failed';
-    expect(await auditEventFor(gateway, id)).toEqual([expect.objectContaining({ outcome, status, upstream_status: upstreamStatus })]);
+    expect(await auditEventFor(gateway, id)).toEqual([
+      expect.objectContaining({ outcome, status, upstream_status: upstreamStatus }),
+    ]);
   });
 
   test('when the caller exceeds the write budget, then 429 with RateLimit headers and Vonage sees only the allowed create', async () => {
     const limited = await startGateway({ rateLimits: { readsPerMinute: 100, writesPerMinute: 1 } });
     try {
-      await limited.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).send({ secret: exampleSecret() }).expect(201);
+      await limited.http
+        .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+        .set(admin)
+        .send({ secret: exampleSecret() })
+        .expect(201);
 
-      const res = await limited.http.post(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin).send({ secret: exampleSecret() });
+      const res = await limited.http
+        .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+        .set(admin)
+        .send({ secret: exampleSecret() });
       const otherCaller = await limited.http.get(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin);
 
       expect(res.status).toBe(429);

@@ -1,6 +1,17 @@
 import { afterEach, beforeEach, describe, expect, test } from '@jest/globals';
 import { expectToMatchContract } from './support/contract.ts';
-import { admin, asCaller, basicAuth, type Gateway, MASTER_KEY, MASTER_SECRET, startGateway, SUB_KEY, UNMANAGED_KEY, UNKNOWN_SECRET_ID } from './support/harness.ts';
+import {
+  admin,
+  asCaller,
+  basicAuth,
+  type Gateway,
+  MASTER_KEY,
+  MASTER_SECRET,
+  startGateway,
+  SUB_KEY,
+  UNMANAGED_KEY,
+  UNKNOWN_SECRET_ID,
+} from './support/harness.ts';
 
 const LIST = '/v1/accounts/{apiKey}/secrets';
 const ONE = '/v1/accounts/{apiKey}/secrets/{secretId}';
@@ -21,20 +32,33 @@ describe('GET /v1/accounts/:apiKey/secrets', () => {
     expect(res.body).toEqual({ api_key: MASTER_KEY, secrets: gateway.vonage.secretsOf(MASTER_KEY) });
     expectToMatchContract(res, 'get', LIST);
     expect(gateway.vonage.received).toEqual([
-      { method: 'GET', path: `/accounts/${MASTER_KEY}/secrets`, authorization: basicAuth(MASTER_KEY, MASTER_SECRET), contentType: undefined, body: '' },
+      {
+        method: 'GET',
+        path: `/accounts/${MASTER_KEY}/secrets`,
+        authorization: basicAuth(MASTER_KEY, MASTER_SECRET),
+        contentType: undefined,
+        body: '',
+      },
     ]);
   });
 
   test('when a group grant covers only a sub-account, then that sub-account is listed with the master credentials', async () => {
-    const res = await gateway.http.get(`/v1/accounts/${SUB_KEY}/secrets`).set(asCaller('bob@example.com', 'team-payments'));
+    const res = await gateway.http
+      .get(`/v1/accounts/${SUB_KEY}/secrets`)
+      .set(asCaller('bob@example.com', 'team-payments'));
 
     expect(res.status).toBe(200);
     expect(res.body.api_key).toBe(SUB_KEY);
-    expect(gateway.vonage.received[0]).toMatchObject({ path: `/accounts/${SUB_KEY}/secrets`, authorization: basicAuth(MASTER_KEY, MASTER_SECRET) });
+    expect(gateway.vonage.received[0]).toMatchObject({
+      path: `/accounts/${SUB_KEY}/secrets`,
+      authorization: basicAuth(MASTER_KEY, MASTER_SECRET),
+    });
   });
 
   test('when the caller has no grant on the account, then 403 and nothing reaches Vonage', async () => {
-    const res = await gateway.http.get(`/v1/accounts/${MASTER_KEY}/secrets`).set(asCaller('bob@example.com', 'team-payments'));
+    const res = await gateway.http
+      .get(`/v1/accounts/${MASTER_KEY}/secrets`)
+      .set(asCaller('bob@example.com', 'team-payments'));
 
     expect(res.status).toBe(403);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -77,11 +101,15 @@ describe('GET /v1/accounts/:apiKey/secrets/:secretId', () => {
     expect(res.body).toEqual(secret);
     expectToMatchContract(res, 'get', ONE);
     expect(gateway.vonage.received).toEqual([
-      expect.objectContaining({ method: 'GET', path: `/accounts/${MASTER_KEY}/secrets/${secret?.id}`, authorization: basicAuth(MASTER_KEY, MASTER_SECRET) }),
+      expect.objectContaining({
+        method: 'GET',
+        path: `/accounts/${MASTER_KEY}/secrets/${secret?.id}`,
+        authorization: basicAuth(MASTER_KEY, MASTER_SECRET),
+      }),
     ]);
   });
 
-  test('when Vonage does not know the secret, then 404 with Vonage\'s detail', async () => {
+  test("when Vonage does not know the secret, then 404 with Vonage's detail", async () => {
     const res = await gateway.http.get(`/v1/accounts/${MASTER_KEY}/secrets/${UNKNOWN_SECRET_ID}`).set(admin);
 
     expect(res.status).toBe(404);
@@ -137,7 +165,7 @@ describe('GET /v1/accounts/:apiKey/secrets when Vonage misbehaves', () => {
 });
 
 describe('GET /v1/accounts/:apiKey/secrets with wrong gateway credentials', () => {
-  test('when Vonage rejects the gateway\'s credentials, then 502 and the credentials are not echoed', async () => {
+  test("when Vonage rejects the gateway's credentials, then 502 and the credentials are not echoed", async () => {
     const misconfigured = await startGateway({ vonageApiSecret: 'Wrong5ecretValue' });
     try {
       const res = await misconfigured.http.get(`/v1/accounts/${MASTER_KEY}/secrets`).set(admin);

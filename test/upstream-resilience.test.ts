@@ -5,7 +5,8 @@ import { expectToMatchContract } from './support/contract.ts';
 import { admin, auditEventFor, type Gateway, MASTER_KEY, requestId, startGateway, until } from './support/harness.ts';
 
 const LIST = `/v1/accounts/${MASTER_KEY}/secrets`;
-const requestLog = (gateway: Gateway, id: string) => gateway.logLines.map((l) => JSON.parse(l)).find((e) => e.message === 'request' && e.request_id === id);
+const requestLog = (gateway: Gateway, id: string) =>
+  gateway.logLines.map((l) => JSON.parse(l)).find((e) => e.message === 'request' && e.request_id === id);
 
 describe('GET /v1/accounts/:apiKey/secrets when Vonage stumbles', () => {
   let gateway: Gateway;
@@ -89,7 +90,11 @@ describe('the Vonage circuit breaker', () => {
 
       const whileOpen = await gateway.http.get(LIST).set(admin);
       expectToMatchContract(whileOpen, 'get', '/v1/accounts/{apiKey}/secrets');
-      const createWhileOpen = await gateway.http.post(LIST).set(admin).set('X-Request-Id', requestId('open')).send({ secret: exampleSecret() });
+      const createWhileOpen = await gateway.http
+        .post(LIST)
+        .set(admin)
+        .set('X-Request-Id', requestId('open'))
+        .send({ secret: exampleSecret() });
       const callsWhileOpen = gateway.vonage.received.length;
       gateway.vonage.setFault(null);
       clock += 30_000;

@@ -28,7 +28,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('event_id', 'bigint', (col) => col.primaryKey().references('audit_events.id'))
     .addColumn('recorded_at', 'timestamptz', (col) => col.notNull().defaultTo(sql`clock_timestamp()`))
     .addColumn('outcome', 'text', (col) =>
-      col.notNull().check(sql`outcome in ('success', 'replayed', 'denied', 'invalid', 'upstream_rejected', 'upstream_failed')`),
+      col
+        .notNull()
+        .check(sql`outcome in ('success', 'replayed', 'denied', 'invalid', 'upstream_rejected', 'upstream_failed')`),
     )
     .addColumn('status', 'integer', (col) => col.notNull())
     .addColumn('upstream_status', 'integer')
@@ -37,10 +39,18 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('api_key', 'text')
     .execute();
 
-  await db.schema.createIndex('audit_events_occurred_at_idx').on('audit_events').columns(['occurred_at', 'id']).execute();
+  await db.schema
+    .createIndex('audit_events_occurred_at_idx')
+    .on('audit_events')
+    .columns(['occurred_at', 'id'])
+    .execute();
   await db.schema.createIndex('audit_events_actor_idx').on('audit_events').columns(['actor_email', 'id']).execute();
   await db.schema.createIndex('audit_events_api_key_idx').on('audit_events').columns(['api_key', 'id']).execute();
-  await db.schema.createIndex('audit_outcomes_api_key_outcome_idx').on('audit_outcomes').columns(['api_key', 'outcome', 'event_id']).execute();
+  await db.schema
+    .createIndex('audit_outcomes_api_key_outcome_idx')
+    .on('audit_outcomes')
+    .columns(['api_key', 'outcome', 'event_id'])
+    .execute();
 
   await sql`
     create function audit_refuse_change() returns trigger language plpgsql as $$
@@ -56,7 +66,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     await sql`create trigger ${sql.raw(`${table}_refuse_truncate`)} before truncate on ${sql.table(table)}
       for each statement execute function audit_refuse_change()`.execute(db);
     // ALWAYS: the triggers also fire under session_replication_role = replica, the usual way to skip them.
-    await sql`alter table ${sql.table(table)} enable always trigger ${sql.raw(`${table}_refuse_update_delete`)}`.execute(db);
+    await sql`alter table ${sql.table(table)} enable always trigger ${sql.raw(`${table}_refuse_update_delete`)}`.execute(
+      db,
+    );
     await sql`alter table ${sql.table(table)} enable always trigger ${sql.raw(`${table}_refuse_truncate`)}`.execute(db);
   }
 }

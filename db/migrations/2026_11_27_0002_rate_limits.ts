@@ -9,7 +9,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('reset_at', 'timestamptz', (col) => col.notNull())
     .execute();
   await db.schema.createIndex('rate_limit_hits_reset_at_idx').on('rate_limit_hits').column('reset_at').execute();
-  await sql`comment on table rate_limit_hits is 'express-rate-limit counters shared by all gateway replicas'`.execute(db);
+  await sql`comment on table rate_limit_hits is 'express-rate-limit counters shared by all gateway replicas'`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

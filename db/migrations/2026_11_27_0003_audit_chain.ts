@@ -18,7 +18,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     id smallint primary key check (id = 1),
     seq bigint not null,
     hash bytea not null)`.execute(db);
-  await sql`insert into audit_chain_head values (1, 0, sha256(convert_to('vonage-secrets-gateway audit chain v1', 'UTF8')))`.execute(db);
+  await sql`insert into audit_chain_head values (1, 0, sha256(convert_to('vonage-secrets-gateway audit chain v1', 'UTF8')))`.execute(
+    db,
+  );
 
   await sql`create function audit_event_canonical(e audit_events) returns text language sql stable as $$
     select jsonb_build_array('audit_events', e.chain_seq, e.id, to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),

@@ -12,7 +12,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   // A plain sequence that only the trigger draws from: an identity column can be overridden by the caller.
   await sql`alter table audit_events alter column id drop identity`.execute(db);
   await sql`create sequence audit_events_id_seq as bigint owned by audit_events.id`.execute(db);
-  await sql`select setval('audit_events_id_seq', coalesce((select max(id) from audit_events), 0) + 1, false)`.execute(db);
+  await sql`select setval('audit_events_id_seq', coalesce((select max(id) from audit_events), 0) + 1, false)`.execute(
+    db,
+  );
   // The default draws as the owner, so the runtime role needs no right on the sequence itself.
   await sql`create function audit_next_event_id() returns bigint language sql volatile security definer
     set search_path = public, pg_temp as $$ select nextval('audit_events_id_seq') $$`.execute(db);

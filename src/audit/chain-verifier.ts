@@ -17,7 +17,8 @@ export function createChainVerifier(longReads: LongReads): ChainVerifier {
   const running = new Map<'full' | 'incremental', Promise<ChainReport>>();
   const walk = async (from: Checkpoint | undefined) => {
     const report = await longReads.run((db) => verifyChain(db, from));
-    if (report.status === 'intact') checkpoint = { seq: BigInt(report.records), hash: Buffer.from(report.head_hash, 'hex') };
+    if (report.status === 'intact')
+      checkpoint = { seq: BigInt(report.records), hash: Buffer.from(report.head_hash, 'hex') };
     else checkpoint = undefined; // a broken chain is walked in full next time, so the report never goes stale
     return report;
   };

@@ -30,23 +30,32 @@ interface Link {
   canonical: string;
 }
 
-const linksAfter = (trx: Kysely<Database>, seq: string) => sql<Link>`
+const linksAfter = (trx: Kysely<Database>, seq: string) =>
+  sql<Link>`
   select "table", id, chain_seq::text as chain_seq, chain_hash, canonical from (
-    select 'audit_events' as "table", id::text as id, chain_seq, chain_hash, audit_event_canonical(e) as canonical from audit_events e
+    select 'audit_events' as "table", id::text as id, chain_seq, chain_hash, audit_event_canonical(e) as canonical
+      from audit_events e
     union all
-    select 'audit_outcomes', event_id::text, chain_seq, chain_hash, audit_outcome_canonical(o) from audit_outcomes o
+    select 'audit_outcomes', event_id::text, chain_seq, chain_hash, audit_outcome_canonical(o)
+      from audit_outcomes o
   ) links where chain_seq > ${seq}::bigint order by links.chain_seq limit ${BATCH}`.execute(trx);
 
-const unlinked = (trx: Kysely<Database>) => sql<Link>`
-  select 'audit_events' as "table", id::text as id, chain_seq::text, chain_hash, '' as canonical from audit_events where chain_seq is null or chain_hash is null
+/** Every link's identity, without its canonical text (which only a walk needs). */
+const LINKS = sql`
+  select 'audit_events' as "table", id::text as id, chain_seq, chain_hash, '' as canonical from audit_events
   union all
-  select 'audit_outcomes', event_id::text, chain_seq::text, chain_hash, '' from audit_outcomes where chain_seq is null or chain_hash is null
-  limit 1`.execute(trx);
+  select 'audit_outcomes', event_id::text, chain_seq, chain_hash, '' from audit_outcomes`;
+
+const unlinked = (trx: Kysely<Database>) =>
+  sql<Link>`
+  select "table", id, chain_seq::text, chain_hash, canonical from (${LINKS}) links
+  where chain_seq is null or chain_hash is null limit 1`.execute(trx);
 
 const hex = (bytes: Buffer | null) => (bytes ? bytes.toString('hex') : null);
 /** pg returns bytea as a Buffer, PGlite (npm run dev) as a plain Uint8Array. */
 const asBuffer = (bytes: Uint8Array | null) => (bytes === null ? null : Buffer.from(bytes));
-const linkHash = (previous: Buffer, canonical: string) => createHash('sha256').update(previous).update(canonical, 'utf8').digest();
+const linkHash = (previous: Buffer, canonical: string) =>
+  createHash('sha256').update(previous).update(canonical, 'utf8').digest();
 
 /** A position already verified: the chain up to `seq` was intact and ended in `hash`. */
 export interface Checkpoint {
@@ -56,10 +65,10 @@ export interface Checkpoint {
 
 const START: Checkpoint = { seq: 0n, hash: GENESIS };
 
-const linkAt = (trx: Kysely<Database>, seq: bigint) => sql<Link>`
-  select 'audit_events' as "table", id::text as id, chain_seq::text, chain_hash, '' as canonical from audit_events where chain_seq = ${seq.toString()}::bigint
-  union all
-  select 'audit_outcomes', event_id::text, chain_seq::text, chain_hash, '' from audit_outcomes where chain_seq = ${seq.toString()}::bigint`.execute(trx);
+const linkAt = (trx: Kysely<Database>, seq: bigint) =>
+  sql<Link>`
+  select "table", id, chain_seq::text, chain_hash, canonical from (${LINKS}) links
+  where chain_seq = ${seq.toString()}::bigint`.execute(trx);
 
 /** The checkpoint's own link must still hold the hash it had, or everything after it is suspect. */
 async function checkpointStillHolds(trx: Kysely<Database>, from: Checkpoint): Promise<ChainReport | null> {
@@ -84,7 +93,8 @@ async function walk(trx: Kysely<Database>, from: Checkpoint): Promise<ChainRepor
       const link = { ...row, chain_hash: asBuffer(row.chain_hash) };
       const expected = linkHash(previous, link.canonical);
       if (BigInt(link.chain_seq ?? -1) !== seq + 1n) return broken('sequence_gap', link, expected, Number(seq));
-      if (!link.chain_hash || !expected.equals(link.chain_hash)) return broken('hash_mismatch', link, expected, Number(seq));
+      if (!link.chain_hash || !expected.equals(link.chain_hash))
+        return broken('hash_mismatch', link, expected, Number(seq));
       previous = link.chain_hash;
       seq += 1n;
     }
@@ -93,13 +103,37 @@ async function walk(trx: Kysely<Database>, from: Checkpoint): Promise<ChainRepor
   const head = await trx.selectFrom('audit_chain_head').select(['seq', 'hash']).executeTakeFirstOrThrow();
   const headHash = asBuffer(head.hash) as Buffer;
   if (BigInt(head.seq) !== seq || !headHash.equals(previous)) {
-    return { status: 'broken', reason: 'head_mismatch', at: { table: 'audit_chain_head', id: '1', seq: String(head.seq) }, expected_hash: hex(headHash), found_hash: hex(previous), records_checked: Number(seq) };
+    return {
+      status: 'broken',
+      reason: 'head_mismatch',
+      at: { table: 'audit_chain_head', id: '1', seq: String(head.seq) },
+      expected_hash: hex(headHash),
+      found_hash: hex(previous),
+      records_checked: Number(seq),
+    };
   }
-  return { status: 'intact', records: Number(seq), head_hash: previous.toString('hex'), mode: from.seq === 0n ? 'full' : 'incremental' };
+  return {
+    status: 'intact',
+    records: Number(seq),
+    head_hash: previous.toString('hex'),
+    mode: from.seq === 0n ? 'full' : 'incremental',
+  };
 }
 
-function broken(reason: 'hash_mismatch' | 'sequence_gap' | 'unlinked_record', link: Link, expected: Buffer | null, checked: number): ChainReport {
-  return { status: 'broken', reason, at: { table: link.table, id: link.id, seq: link.chain_seq }, expected_hash: hex(expected), found_hash: hex(link.chain_hash), records_checked: checked };
+function broken(
+  reason: 'hash_mismatch' | 'sequence_gap' | 'unlinked_record',
+  link: Link,
+  expected: Buffer | null,
+  checked: number,
+): ChainReport {
+  return {
+    status: 'broken',
+    reason,
+    at: { table: link.table, id: link.id, seq: link.chain_seq },
+    expected_hash: hex(expected),
+    found_hash: hex(link.chain_hash),
+    records_checked: checked,
+  };
 }
 
 /**
@@ -108,5 +142,9 @@ function broken(reason: 'hash_mismatch' | 'sequence_gap' | 'unlinked_record', li
  */
 export async function verifyChain(db: Kysely<Database>, from: Checkpoint = START): Promise<ChainReport> {
   if (db.isTransaction) return walk(db, from);
-  return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute((trx) => walk(trx, from));
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .setAccessMode('read only')
+    .execute((trx) => walk(trx, from));
 }

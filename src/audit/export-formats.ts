@@ -3,8 +3,20 @@ import type { AuditEventView } from './query.ts';
 /** Line formats for exports. CSV cells that a spreadsheet would run as a formula are defused. */
 
 export const CSV_COLUMNS = [
-  'id', 'occurred_at', 'request_id', 'action', 'actor_email', 'actor_user', 'actor_groups',
-  'api_key', 'secret_id', 'outcome', 'status', 'upstream_status', 'client_ip', 'user_agent',
+  'id',
+  'occurred_at',
+  'request_id',
+  'action',
+  'actor_email',
+  'actor_user',
+  'actor_groups',
+  'api_key',
+  'secret_id',
+  'outcome',
+  'status',
+  'upstream_status',
+  'client_ip',
+  'user_agent',
 ] as const;
 
 export const CSV_HEADER = `${CSV_COLUMNS.join(',')}\r\n`;
@@ -18,8 +30,20 @@ function csvCell(value: string | number | null): string {
 
 export function toCsvLine(event: AuditEventView): string {
   const cells = [
-    event.id, event.occurred_at, event.request_id, event.action, event.actor.email, event.actor.user, event.actor.groups.join(' '),
-    event.api_key, event.secret_id, event.outcome, event.status, event.upstream_status, event.client_ip, event.user_agent,
+    event.id,
+    event.occurred_at,
+    event.request_id,
+    event.action,
+    event.actor.email,
+    event.actor.user,
+    event.actor.groups.join(' '),
+    event.api_key,
+    event.secret_id,
+    event.outcome,
+    event.status,
+    event.upstream_status,
+    event.client_ip,
+    event.user_agent,
   ];
   return `${cells.map(csvCell).join(',')}\r\n`;
 }

@@ -10,7 +10,9 @@ import { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditAction, type AuditOutcome } fr
  * here, so nothing Postgres would choke on (a NUL, year 0, a leap second) gets past as a 500.
  */
 
-export type AuditFilterInput = Partial<Record<'action' | 'actor' | 'api_key' | 'outcome' | 'since' | 'until' | 'limit' | 'cursor', string>>;
+export type AuditFilterInput = Partial<
+  Record<'action' | 'actor' | 'api_key' | 'outcome' | 'since' | 'until' | 'limit' | 'cursor', string>
+>;
 export type ParsedAuditFilter = Omit<AuditFilter, 'limit'> & { limit?: number };
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -30,26 +32,45 @@ export function parseWhen(value: string, now = Date.now()): Date | null {
   const fields = Date.UTC(year as number, (month as number) - 1, day, hour, minute, second);
   const back = new Date(fields);
   // Date.UTC rolls Feb 30 into March and 23:59:60 into the next day; a real time round-trips.
-  if (back.getUTCMonth() !== (month as number) - 1 || back.getUTCDate() !== day || back.getUTCHours() !== hour || back.getUTCSeconds() !== second) return null;
+  if (
+    back.getUTCMonth() !== (month as number) - 1 ||
+    back.getUTCDate() !== day ||
+    back.getUTCHours() !== hour ||
+    back.getUTCSeconds() !== second
+  )
+    return null;
   const offset = match[8]?.toUpperCase() ?? 'Z';
-  const offsetMs = offset === 'Z' ? 0 : (offset[0] === '-' ? -1 : 1) * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4))) * 60_000;
+  const offsetMs =
+    offset === 'Z'
+      ? 0
+      : (offset[0] === '-' ? -1 : 1) * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4))) * 60_000;
   const millis = fields + Math.trunc(Number(match[7] ?? 0) * 1000) - offsetMs;
   return inRange(millis);
 }
 
 const inRange = (millis: number) => (millis < OLDEST || millis > NEWEST ? null : new Date(millis));
 
-function oneOf<T extends string>(allowed: readonly T[], value: string | undefined, name: string, problems: InvalidParam[]) {
-  if (value !== undefined && !allowed.includes(value as T)) problems.push({ name, reason: `must be one of ${allowed.join(', ')}` });
+function oneOf<T extends string>(
+  allowed: readonly T[],
+  value: string | undefined,
+  name: string,
+  problems: InvalidParam[],
+) {
+  if (value !== undefined && !allowed.includes(value as T))
+    problems.push({ name, reason: `must be one of ${allowed.join(', ')}` });
   return value as T | undefined;
 }
 
-export function parseAuditFilter(input: AuditFilterInput, now = Date.now()): { filter: ParsedAuditFilter; problems: InvalidParam[] } {
+export function parseAuditFilter(
+  input: AuditFilterInput,
+  now = Date.now(),
+): { filter: ParsedAuditFilter; problems: InvalidParam[] } {
   const problems: InvalidParam[] = [];
   const when = (name: 'since' | 'until') => {
     const value = input[name];
     const parsed = value === undefined ? undefined : parseWhen(value, now);
-    if (parsed === null) problems.push({ name, reason: 'is not a time: use 7d, 24h, 30m or an RFC 3339 time between 1970 and 9999' });
+    if (parsed === null)
+      problems.push({ name, reason: 'is not a time: use 7d, 24h, 30m or an RFC 3339 time between 1970 and 9999' });
     return parsed ?? undefined;
   };
   const filter: ParsedAuditFilter = {
@@ -62,9 +83,13 @@ export function parseAuditFilter(input: AuditFilterInput, now = Date.now()): { f
     limit: input.limit === undefined ? undefined : Number(input.limit),
     cursor: input.cursor,
   };
-  if (input.actor !== undefined && !isAsciiEmail(input.actor)) problems.push({ name: 'actor', reason: 'must be an email address' });
-  if (input.api_key !== undefined && !API_KEY_PATTERN.test(input.api_key)) problems.push({ name: 'api_key', reason: 'must be a Vonage api key' });
-  if (input.limit !== undefined && !/^[1-9]\d{0,8}$/.test(input.limit)) problems.push({ name: 'limit', reason: 'must be a positive whole number' });
-  if (filter.since && filter.until && filter.since >= filter.until) problems.push({ name: 'since', reason: 'must be before until' });
+  if (input.actor !== undefined && !isAsciiEmail(input.actor))
+    problems.push({ name: 'actor', reason: 'must be an email address' });
+  if (input.api_key !== undefined && !API_KEY_PATTERN.test(input.api_key))
+    problems.push({ name: 'api_key', reason: 'must be a Vonage api key' });
+  if (input.limit !== undefined && !/^[1-9]\d{0,8}$/.test(input.limit))
+    problems.push({ name: 'limit', reason: 'must be a positive whole number' });
+  if (filter.since && filter.until && filter.since >= filter.until)
+    problems.push({ name: 'since', reason: 'must be before until' });
   return { filter, problems };
 }

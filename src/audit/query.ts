@@ -38,7 +38,9 @@ function decodeCursor(cursor: string): string {
   const match = /^ev:(\d{1,19})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   // Nineteen digits can exceed Postgres's bigint, which would fail the query instead of the request.
   if (!match?.[1] || BigInt(match[1]) > MAX_BIGINT) {
-    throw new AppError('invalid-request', 400, 'The cursor is not one this API returned.', { invalidParams: [{ name: 'cursor', reason: 'is not a valid cursor' }] });
+    throw new AppError('invalid-request', 400, 'The cursor is not one this API returned.', {
+      invalidParams: [{ name: 'cursor', reason: 'is not a valid cursor' }],
+    });
   }
   return match[1];
 }
@@ -50,7 +52,12 @@ function filtered(db: Kysely<Database>, filter: AuditFilter) {
   if (filter.outcome === 'incomplete') query = query.where('o.event_id', 'is', null);
   else if (filter.outcome) query = query.where('o.outcome', '=', filter.outcome);
   // With an outcome, the outcome row's copy of api_key makes (api_key, outcome) one index range.
-  if (filter.apiKey) query = query.where(filter.outcome && filter.outcome !== 'incomplete' ? 'o.api_key' : 'e.api_key', '=', filter.apiKey);
+  if (filter.apiKey)
+    query = query.where(
+      filter.outcome && filter.outcome !== 'incomplete' ? 'o.api_key' : 'e.api_key',
+      '=',
+      filter.apiKey,
+    );
   if (filter.since) query = query.where('e.occurred_at', '>=', filter.since);
   if (filter.until) query = query.where('e.occurred_at', '<', filter.until);
   if (filter.cursor) query = query.where('e.id', '<', decodeCursor(filter.cursor));
@@ -59,8 +66,25 @@ function filtered(db: Kysely<Database>, filter: AuditFilter) {
 
 const selected = (db: Kysely<Database>, filter: AuditFilter) =>
   filtered(db, filter)
-    .select(['e.id', 'e.occurred_at', 'e.request_id', 'e.action', 'e.actor_email', 'e.actor_user', 'e.actor_groups', 'e.api_key'])
-    .select(['e.secret_id', 'e.client_ip', 'e.user_agent', 'o.outcome', 'o.status', 'o.upstream_status', 'o.created_secret_id'])
+    .select([
+      'e.id',
+      'e.occurred_at',
+      'e.request_id',
+      'e.action',
+      'e.actor_email',
+      'e.actor_user',
+      'e.actor_groups',
+      'e.api_key',
+    ])
+    .select([
+      'e.secret_id',
+      'e.client_ip',
+      'e.user_agent',
+      'o.outcome',
+      'o.status',
+      'o.upstream_status',
+      'o.created_secret_id',
+    ])
     .orderBy('e.id', 'desc');
 
 type Row = Awaited<ReturnType<ReturnType<typeof selected>['executeTakeFirstOrThrow']>>;
@@ -81,11 +105,19 @@ const toView = (row: Row): AuditEventView => ({
 });
 
 /** Newest first. One extra row is fetched to know whether another page exists. */
-export async function queryAuditEvents(db: Kysely<Database>, filter: AuditFilter): Promise<{ events: AuditEventView[]; nextCursor: string | null }> {
-  const rows = await selected(db, filter).limit(filter.limit + 1).execute();
+export async function queryAuditEvents(
+  db: Kysely<Database>,
+  filter: AuditFilter,
+): Promise<{ events: AuditEventView[]; nextCursor: string | null }> {
+  const rows = await selected(db, filter)
+    .limit(filter.limit + 1)
+    .execute();
   const page = rows.slice(0, filter.limit);
   const last = page.at(-1);
-  return { events: page.map(toView), nextCursor: rows.length > filter.limit && last ? encodeCursor(String(last.id)) : null };
+  return {
+    events: page.map(toView),
+    nextCursor: rows.length > filter.limit && last ? encodeCursor(String(last.id)) : null,
+  };
 }
 
 const EXPORT_PAGE = 1_000;
@@ -104,7 +136,9 @@ export async function exportAuditEvents(
   let cursor = filter.cursor;
   while (remaining > 0) {
     const size = Math.min(EXPORT_PAGE, remaining);
-    const rows = await selected(db, { ...filter, cursor, limit: size }).limit(size).execute();
+    const rows = await selected(db, { ...filter, cursor, limit: size })
+      .limit(size)
+      .execute();
     for (const row of rows) await onEvent(toView(row));
     const last = rows.at(-1);
     if (rows.length < size || !last) return;

@@ -36,7 +36,6 @@ const toRow = (attempt: AuditAttempt): NewAuditEvent => ({
   user_agent: attempt.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
 });
 
-
 /** Commits the attempt before it is forwarded; any failure becomes a 503 so nothing unaudited reaches Vonage. */
 export async function recordIntent(db: Kysely<Database>, attempt: AuditAttempt): Promise<string> {
   try {
@@ -47,7 +46,12 @@ export async function recordIntent(db: Kysely<Database>, attempt: AuditAttempt):
   }
 }
 
-export async function recordOutcome(db: Kysely<Database>, eventId: string, apiKey: string | null, record: AuditOutcomeRecord): Promise<void> {
+export async function recordOutcome(
+  db: Kysely<Database>,
+  eventId: string,
+  apiKey: string | null,
+  record: AuditOutcomeRecord,
+): Promise<void> {
   await db
     .insertInto('audit_outcomes')
     .values({
@@ -62,7 +66,11 @@ export async function recordOutcome(db: Kysely<Database>, eventId: string, apiKe
 }
 
 /** An attempt settled without forwarding (invalid, denied, replayed) is written with its outcome in one transaction. */
-export async function recordSettledAttempt(db: Kysely<Database>, attempt: AuditAttempt, record: AuditOutcomeRecord): Promise<void> {
+export async function recordSettledAttempt(
+  db: Kysely<Database>,
+  attempt: AuditAttempt,
+  record: AuditOutcomeRecord,
+): Promise<void> {
   try {
     await db.transaction().execute(async (trx) => {
       const eventId = await recordIntent(trx, attempt);

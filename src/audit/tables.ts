@@ -3,7 +3,15 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 export const AUDIT_ACTIONS = ['secret.create', 'secret.revoke'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export const AUDIT_OUTCOMES = ['success', 'replayed', 'denied', 'invalid', 'upstream_rejected', 'upstream_failed', 'incomplete'] as const;
+export const AUDIT_OUTCOMES = [
+  'success',
+  'replayed',
+  'denied',
+  'invalid',
+  'upstream_rejected',
+  'upstream_failed',
+  'incomplete',
+] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 /** `incomplete` is never written: it is what an attempt without an outcome row reads as. */
 export type RecordedOutcome = Exclude<AuditOutcome, 'incomplete'>;

@@ -3,7 +3,13 @@ import type { Database } from '../database.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Upstreamed } from '../vonage/client.ts';
-import { type AuditAttempt, type AuditOutcomeRecord, recordIntent, recordOutcome, recordSettledAttempt } from './recorder.ts';
+import {
+  type AuditAttempt,
+  type AuditOutcomeRecord,
+  recordIntent,
+  recordOutcome,
+  recordSettledAttempt,
+} from './recorder.ts';
 
 /**
  * Everything that happens to one create or revoke attempt, written through one object, so it is
@@ -31,8 +37,17 @@ export interface Success<T> {
   createdSecretId?: (value: T) => string;
 }
 
-const REFUSALS: Record<number, 'invalid' | 'denied'> = { 400: 'invalid', 409: 'invalid', 413: 'invalid', 415: 'invalid', 422: 'invalid', 403: 'denied', 404: 'denied' };
-const failureOutcome = (error: unknown) => (error instanceof AppError && error.status < 500 ? 'upstream_rejected' : 'upstream_failed');
+const REFUSALS: Record<number, 'invalid' | 'denied'> = {
+  400: 'invalid',
+  409: 'invalid',
+  413: 'invalid',
+  415: 'invalid',
+  422: 'invalid',
+  403: 'denied',
+  404: 'denied',
+};
+const failureOutcome = (error: unknown) =>
+  error instanceof AppError && error.status < 500 ? 'upstream_rejected' : 'upstream_failed';
 
 export function auditTrail(deps: AuditDeps, attempt: AuditAttempt): AuditTrail {
   let recorded = false;
@@ -57,7 +72,8 @@ export function auditTrail(deps: AuditDeps, attempt: AuditAttempt): AuditTrail {
         throw error;
       }
     },
-    replayed: (status, createdSecretId) => settle({ outcome: 'replayed', status, upstreamStatus: null, createdSecretId }),
+    replayed: (status, createdSecretId) =>
+      settle({ outcome: 'replayed', status, upstreamStatus: null, createdSecretId }),
     async call(success, forward) {
       recorded = true;
       return auditedCall(deps, attempt, success, forward);
@@ -70,7 +86,12 @@ export function auditTrail(deps: AuditDeps, attempt: AuditAttempt): AuditTrail {
  * with 503. The outcome is written after Vonage answers; if that write fails the attempt stays visibly
  * `incomplete` and the caller still gets Vonage's answer, because the change has already happened.
  */
-async function auditedCall<T>(deps: AuditDeps, attempt: AuditAttempt, success: Success<T>, forward: () => Promise<Upstreamed<T>>): Promise<T> {
+async function auditedCall<T>(
+  deps: AuditDeps,
+  attempt: AuditAttempt,
+  success: Success<T>,
+  forward: () => Promise<Upstreamed<T>>,
+): Promise<T> {
   const eventId = await recordIntent(deps.db, attempt).catch((error: unknown) => {
     deps.onWriteFailure?.('intent');
     throw error;
@@ -78,7 +99,11 @@ async function auditedCall<T>(deps: AuditDeps, attempt: AuditAttempt, success: S
   const outcome = (record: AuditOutcomeRecord) =>
     recordOutcome(deps.db, eventId, attempt.apiKey, record).catch((error: unknown) => {
       deps.onWriteFailure?.('outcome');
-      deps.logger.error('audit outcome write failed; the attempt stays incomplete', { request_id: attempt.requestId, event_id: eventId, error: (error as Error).message });
+      deps.logger.error('audit outcome write failed; the attempt stays incomplete', {
+        request_id: attempt.requestId,
+        event_id: eventId,
+        error: (error as Error).message,
+      });
     });
   let answer: Upstreamed<T>;
   try {
@@ -89,6 +114,11 @@ async function auditedCall<T>(deps: AuditDeps, attempt: AuditAttempt, success: S
     await outcome({ outcome: failureOutcome(error), status, upstreamStatus });
     throw error;
   }
-  await outcome({ outcome: 'success', status: success.status, upstreamStatus: answer.upstreamStatus, createdSecretId: success.createdSecretId?.(answer.value) });
+  await outcome({
+    outcome: 'success',
+    status: success.status,
+    upstreamStatus: answer.upstreamStatus,
+    createdSecretId: success.createdSecretId?.(answer.value),
+  });
   return answer.value;
 }

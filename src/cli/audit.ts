@@ -33,15 +33,26 @@ Examples:
 `;
 
 const oneOf = <T extends string>(allowed: readonly T[], value: string | undefined, name: string): T | undefined => {
-  if (value !== undefined && !allowed.includes(value as T)) throw new Error(`--${name} must be one of ${allowed.join(', ')}`);
+  if (value !== undefined && !allowed.includes(value as T))
+    throw new Error(`--${name} must be one of ${allowed.join(', ')}`);
   return value as T | undefined;
 };
 
 /** The API's own filter parser, so a filter means the same in the console, the API and here. */
 function queryFilter(values: Record<string, string | boolean | undefined>) {
   const text = (name: string) => values[name] as string | undefined; // every query option is a string option
-  const names = { since: 'since', until: 'until', actor: 'actor', 'api-key': 'api_key', action: 'action', outcome: 'outcome', limit: 'limit' };
-  const input = Object.fromEntries(Object.entries(names).flatMap(([option, name]) => (text(option) === undefined ? [] : [[name, text(option)]])));
+  const names = {
+    since: 'since',
+    until: 'until',
+    actor: 'actor',
+    'api-key': 'api_key',
+    action: 'action',
+    outcome: 'outcome',
+    limit: 'limit',
+  };
+  const input = Object.fromEntries(
+    Object.entries(names).flatMap(([option, name]) => (text(option) === undefined ? [] : [[name, text(option)]])),
+  );
   const { filter, problems } = parseAuditFilter(input);
   const optionOf = (name: string) => Object.entries(names).find(([, field]) => field === name)?.[0] ?? name;
   if (problems.length > 0) throw new Error(problems.map((p) => `--${optionOf(p.name)} ${p.reason}`).join('; '));
@@ -50,13 +61,23 @@ function queryFilter(values: Record<string, string | boolean | undefined>) {
 
 const stringOption = { type: 'string' } as const;
 const OPTIONS = {
-  since: stringOption, until: stringOption, actor: stringOption, 'api-key': stringOption,
-  action: stringOption, outcome: stringOption, limit: stringOption, format: stringOption,
+  since: stringOption,
+  until: stringOption,
+  actor: stringOption,
+  'api-key': stringOption,
+  action: stringOption,
+  outcome: stringOption,
+  limit: stringOption,
+  format: stringOption,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** Runs one command, writing to `out`; returns the exit code. */
-export async function runAuditCli(args: string[], env: NodeJS.ProcessEnv, out: (text: string) => Promise<void> | void): Promise<number> {
+export async function runAuditCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  out: (text: string) => Promise<void> | void,
+): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: OPTIONS });
   const command = positionals[0];
   if (values.help || !command) {
@@ -67,7 +88,13 @@ export async function runAuditCli(args: string[], env: NodeJS.ProcessEnv, out: (
   if (!env.DATABASE_URL) throw new Error('DATABASE_URL is required');
   const format = oneOf(['ndjson', 'csv', 'json'] as const, values.format, 'format') ?? 'ndjson';
   const filter = command === 'query' ? queryFilter(values) : undefined;
-  const db = createDatabase({ connectionString: env.DATABASE_URL, logger: createLogger('error'), readOnly: true, statementTimeoutMs: 0, max: 1 });
+  const db = createDatabase({
+    connectionString: env.DATABASE_URL,
+    logger: createLogger('error'),
+    readOnly: true,
+    statementTimeoutMs: 0,
+    max: 1,
+  });
   try {
     if (!filter) {
       const report = await verifyChain(db);
@@ -95,7 +122,9 @@ export async function runAuditCli(args: string[], env: NodeJS.ProcessEnv, out: (
 
 /** Honours back-pressure on stdout, so a slow pipe never makes the tool buffer the whole export. */
 const writeStdout = (text: string) =>
-  new Promise<void>((resolve, reject) => (process.stdout.write(text) ? resolve() : process.stdout.once('drain', resolve).once('error', reject)));
+  new Promise<void>((resolve, reject) =>
+    process.stdout.write(text) ? resolve() : process.stdout.once('drain', resolve).once('error', reject),
+  );
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   runAuditCli(process.argv.slice(2), process.env, writeStdout).then(

@@ -22,10 +22,18 @@ const SANDBOX = { masterKey: 'abcd1234', masterSecret: 'Sandbox5ecret', subAccou
 const defaultPolicyFile = fileURLToPath(new URL('./dev-policy.yaml', import.meta.url));
 const dataDir = fileURLToPath(new URL('../../.data', import.meta.url));
 /** What a developer may override from the environment; everything else is the sandbox's. */
-const OVERRIDABLE = ['PORT', 'RATE_LIMIT_READS_PER_MINUTE', 'RATE_LIMIT_WRITES_PER_MINUTE', 'CORS_ALLOWED_ORIGINS', 'LOG_LEVEL'];
+const OVERRIDABLE = [
+  'PORT',
+  'RATE_LIMIT_READS_PER_MINUTE',
+  'RATE_LIMIT_WRITES_PER_MINUTE',
+  'CORS_ALLOWED_ORIGINS',
+  'LOG_LEVEL',
+];
 
 function devEnvironment(sandboxUrl: string): NodeJS.ProcessEnv {
-  const overrides = Object.fromEntries(OVERRIDABLE.filter((name) => process.env[name]).map((name) => [name, process.env[name]]));
+  const overrides = Object.fromEntries(
+    OVERRIDABLE.filter((name) => process.env[name]).map((name) => [name, process.env[name]]),
+  );
   return {
     DATABASE_URL: 'postgres://embedded-pglite/dev', // never connected to: the embedded database is passed in
     VONAGE_API_KEY: SANDBOX.masterKey,
@@ -43,7 +51,8 @@ function devEnvironment(sandboxUrl: string): NodeJS.ProcessEnv {
 }
 
 async function main(): Promise<void> {
-  if (process.env.NODE_ENV === 'production') throw new Error('npm run dev is a sandbox and refuses NODE_ENV=production; use npm start');
+  if (process.env.NODE_ENV === 'production')
+    throw new Error('npm run dev is a sandbox and refuses NODE_ENV=production; use npm start');
   if (process.argv.includes('--reset')) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite: new PGlite(`${dataDir}/pglite`) }) });

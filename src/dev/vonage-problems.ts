@@ -15,14 +15,41 @@ export type VonageProblemName =
 const instance = () => crypto.randomUUID().replaceAll('-', '');
 const SECRET_MANAGEMENT = 'https://developer.nexmo.com/api-errors/account/secret-management';
 
-export function vonageProblem(name: VonageProblemName, subject = ''): { status: number; body: Record<string, unknown> } {
+export function vonageProblem(
+  name: VonageProblemName,
+  subject = '',
+): { status: number; body: Record<string, unknown> } {
   switch (name) {
     case 'unauthorized':
-      return { status: 401, body: { type: 'https://developer.nexmo.com/api-errors#unauthorized', title: 'Invalid credentials supplied', detail: 'You did not provide correct credentials.', instance: instance() } };
+      return {
+        status: 401,
+        body: {
+          type: 'https://developer.nexmo.com/api-errors#unauthorized',
+          title: 'Invalid credentials supplied',
+          detail: 'You did not provide correct credentials.',
+          instance: instance(),
+        },
+      };
     case 'invalid-api-key':
-      return { status: 404, body: { type: 'https://developer.nexmo.com/api-errors#invalid-api-key', title: 'Invalid API Key', detail: `API key '${subject}' does not exist, or you do not have access`, instance: instance() } };
+      return {
+        status: 404,
+        body: {
+          type: 'https://developer.nexmo.com/api-errors#invalid-api-key',
+          title: 'Invalid API Key',
+          detail: `API key '${subject}' does not exist, or you do not have access`,
+          instance: instance(),
+        },
+      };
     case 'invalid-id':
-      return { status: 404, body: { type: 'https://developer.nexmo.com/api-errors#invalid-id', title: 'Invalid ID', detail: `ID '${subject}' could not be found`, instance: instance() } };
+      return {
+        status: 404,
+        body: {
+          type: 'https://developer.nexmo.com/api-errors#invalid-id',
+          title: 'Invalid ID',
+          detail: `ID '${subject}' could not be found`,
+          instance: instance(),
+        },
+      };
     case 'validation':
       return {
         status: 400,
@@ -35,7 +62,15 @@ export function vonageProblem(name: VonageProblemName, subject = ''): { status: 
         },
       };
     case 'add-excess-secret':
-      return { status: 403, body: { type: `${SECRET_MANAGEMENT}#add-excess-secret`, title: 'Secret Addition Forbidden', detail: 'Account reached maximum number [2] of allowed secrets', instance: instance() } };
+      return {
+        status: 403,
+        body: {
+          type: `${SECRET_MANAGEMENT}#add-excess-secret`,
+          title: 'Secret Addition Forbidden',
+          detail: 'Account reached maximum number [2] of allowed secrets',
+          instance: instance(),
+        },
+      };
     case 'delete-last-secret':
       return {
         status: 403,
@@ -47,8 +82,22 @@ export function vonageProblem(name: VonageProblemName, subject = ''): { status: 
         },
       };
     case 'throttled':
-      return { status: 429, body: { type: 'https://developer.nexmo.com/api-errors#throttled', title: 'Too Many Requests', instance: instance() } };
+      return {
+        status: 429,
+        body: {
+          type: 'https://developer.nexmo.com/api-errors#throttled',
+          title: 'Too Many Requests',
+          instance: instance(),
+        },
+      };
     case 'internal-error':
-      return { status: 500, body: { type: 'https://developer.nexmo.com/api-errors#internal-error', title: 'Internal Error', instance: instance() } };
+      return {
+        status: 500,
+        body: {
+          type: 'https://developer.nexmo.com/api-errors#internal-error',
+          title: 'Internal Error',
+          instance: instance(),
+        },
+      };
   }
 }

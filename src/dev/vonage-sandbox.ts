@@ -55,7 +55,11 @@ const PATH = /^\/accounts\/([^/]+)\/secrets(?:\/([^/]+))?\/?$/;
 type Stored = { id: string; created_at: string };
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 const link = (href: string) => ({ self: { href } });
-const toInfo = (apiKey: string, s: Stored) => ({ _links: link(`/accounts/${apiKey}/secrets/${s.id}`), id: s.id, created_at: s.created_at });
+const toInfo = (apiKey: string, s: Stored) => ({
+  _links: link(`/accounts/${apiKey}/secrets/${s.id}`),
+  id: s.id,
+  created_at: s.created_at,
+});
 
 function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, body === undefined ? headers : { 'content-type': 'application/json', ...headers });
@@ -84,7 +88,10 @@ function parseSecret(body: string): string | undefined {
 
 /** A Vonage account always has one secret; a state file from an earlier run restores what it had. */
 function initialAccounts(options: SandboxOptions): Map<string, Stored[]> {
-  const saved = options.stateFile && existsSync(options.stateFile) ? (JSON.parse(readFileSync(options.stateFile, 'utf8')) as Record<string, Stored[]>) : {};
+  const saved =
+    options.stateFile && existsSync(options.stateFile)
+      ? (JSON.parse(readFileSync(options.stateFile, 'utf8')) as Record<string, Stored[]>)
+      : {};
   const accounts = new Map<string, Stored[]>();
   for (const key of [options.masterKey, ...(options.subAccounts ?? [])]) {
     accounts.set(key, saved[key]?.length ? saved[key] : [{ id: randomUUID(), created_at: now() }]);
@@ -99,7 +106,8 @@ function saveAccounts(file: string, accounts: Map<string, Stored[]>): void {
 }
 
 export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<VonageSandbox> {
-  if (process.env.NODE_ENV === 'production') throw new Error('the Vonage sandbox refuses to run with NODE_ENV=production');
+  if (process.env.NODE_ENV === 'production')
+    throw new Error('the Vonage sandbox refuses to run with NODE_ENV=production');
   const accounts = initialAccounts(options);
   const persist = () => options.stateFile && saveAccounts(options.stateFile, accounts);
   const expectedAuth = `Basic ${Buffer.from(`${options.masterKey}:${options.masterSecret}`).toString('base64')}`;
@@ -110,11 +118,20 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
   let faultsLeft = Number.POSITIVE_INFINITY;
   let pending = 0;
 
-  function handleSecrets(method: string, apiKey: string, secretId: string | undefined, body: string, res: ServerResponse): void {
+  function handleSecrets(
+    method: string,
+    apiKey: string,
+    secretId: string | undefined,
+    body: string,
+    res: ServerResponse,
+  ) {
     const secrets = accounts.get(apiKey);
     if (!secrets) return problem(res, 'invalid-api-key', apiKey);
     if (secretId === undefined && method === 'GET') {
-      return send(res, 200, { _links: link(`/accounts/${apiKey}/secrets`), _embedded: { secrets: secrets.map((s) => toInfo(apiKey, s)) } });
+      return send(res, 200, {
+        _links: link(`/accounts/${apiKey}/secrets`),
+        _embedded: { secrets: secrets.map((s) => toInfo(apiKey, s)) },
+      });
     }
     if (secretId === undefined && method === 'POST') {
       const secret = parseSecret(body);
@@ -135,10 +152,13 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
     return send(res, 204);
   }
 
-  function applyFault(active: Fault, req: IncomingMessage, res: ServerResponse, proceed: () => void): void {
+  function applyFault(active: Fault, req: IncomingMessage, res: ServerResponse, proceed: () => void) {
     switch (active.kind) {
       case 'slow': {
-        const timer = setTimeout(() => (timers.delete(timer), proceed()), active.delayMs);
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          proceed();
+        }, active.delayMs);
         timers.add(timer);
         return;
       }
@@ -164,13 +184,26 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
     res.once('close', () => (pending -= 1));
     const body = await readBody(req);
     const path = req.url ?? '/';
-    received.push({ method: req.method ?? '', path, authorization: req.headers.authorization, contentType: req.headers['content-type'], body });
+    received.push({
+      method: req.method ?? '',
+      path,
+      authorization: req.headers.authorization,
+      contentType: req.headers['content-type'],
+      body,
+    });
     const proceed = () => {
       if (res.destroyed) return;
       if (req.headers.authorization !== expectedAuth) return problem(res, 'unauthorized');
       const match = PATH.exec(path);
-      if (!match) return send(res, 404, { type: 'https://developer.nexmo.com/api-errors#not-found', title: 'Not Found' });
-      handleSecrets(req.method ?? '', decodeURIComponent(match[1] ?? ''), match[2] && decodeURIComponent(match[2]), body, res);
+      if (!match)
+        return send(res, 404, { type: 'https://developer.nexmo.com/api-errors#not-found', title: 'Not Found' });
+      handleSecrets(
+        req.method ?? '',
+        decodeURIComponent(match[1] ?? ''),
+        match[2] && decodeURIComponent(match[2]),
+        body,
+        res,
+      );
     };
     if (fault && faultsLeft > 0) {
       faultsLeft -= 1;

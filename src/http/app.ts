@@ -62,7 +62,11 @@ export function createApp(deps: AppDeps): Express {
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
   const contract = contractChecks();
-  const audit: AuditDeps = { db: deps.db, logger: deps.logger, onWriteFailure: (stage) => deps.metrics.auditWriteFailures.inc({ stage }) };
+  const audit: AuditDeps = {
+    db: deps.db,
+    logger: deps.logger,
+    onWriteFailure: (stage) => deps.metrics.auditWriteFailures.inc({ stage }),
+  };
   const idempotency = { db: deps.db, logger: deps.logger, hmacKey: deps.idempotencyHmacKey };
   const longReads = createLongReads(deps.longReadDb ?? deps.db, MAX_LONG_READS);
 
@@ -73,7 +77,12 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', authenticate(deps.identity));
   app.use('/v1', rateLimits(deps.rateLimits, deps.rateLimitStore));
   app.use(secretsRouter({ policy: deps.policy, vonage: deps.vonage, audit, idempotency }, contract));
-  app.use(auditEventsRouter({ db: deps.db, policy: deps.policy, longReads, chainVerifier: createChainVerifier(longReads) }, contract));
+  app.use(
+    auditEventsRouter(
+      { db: deps.db, policy: deps.policy, longReads, chainVerifier: createChainVerifier(longReads) },
+      contract,
+    ),
+  );
   // No route matched: the contract check answers 405 (with Allow) or 404 for what it knows; the rest is 404.
   app.use(contract);
   app.use(() => {

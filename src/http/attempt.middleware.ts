@@ -24,7 +24,8 @@ const allowed = (value: unknown, pattern: RegExp) => (typeof value === 'string' 
  * untrusted hop wrote (`=1+2`); only a real address is kept. `::ffff:10.1.2.3` is how a dual-stack
  * socket reports an IPv4 peer; reviewers search for `10.1.2.3`.
  */
-const clientIp = (ip: string | undefined) => (ip && isIP(ip) ? ip.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') : null);
+const clientIp = (ip: string | undefined) =>
+  ip && isIP(ip) ? ip.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') : null;
 
 function attemptFrom(req: Request, res: Response, action: AuditAction): AuditAttempt {
   return {
@@ -60,6 +61,7 @@ export const auditRefusedInput =
 /** The declared attempt, for a handler whose contract checks passed (so its api key is a valid one). */
 export function declaredAttempt(res: Response): AuditAttempt & { apiKey: string } {
   const attempt = (res as WithAttempt).locals[ATTEMPT];
-  if (!attempt || attempt.apiKey === null) throw new Error('declareAttempt and the contract checks did not run before this handler');
+  if (!attempt || attempt.apiKey === null)
+    throw new Error('declareAttempt and the contract checks did not run before this handler');
   return { ...attempt, apiKey: attempt.apiKey };
 }

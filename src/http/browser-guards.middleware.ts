@@ -16,7 +16,10 @@ export function refuseCrossSiteRequests(allowedOrigins: readonly string[]): Requ
     const site = req.get('sec-fetch-site')?.trim().toLowerCase();
     const origin = req.get('origin');
     const ownOrigin = `${req.protocol}://${req.host}`;
-    if ((site && FOREIGN_FETCH_SITES.has(site)) || (origin !== undefined && origin !== ownOrigin && !allowed.has(origin))) {
+    if (
+      (site && FOREIGN_FETCH_SITES.has(site)) ||
+      (origin !== undefined && origin !== ownOrigin && !allowed.has(origin))
+    ) {
       throw new AppError('cross-site-request', 403, 'Requests from another site are not accepted.');
     }
     next();
@@ -33,7 +36,11 @@ export const noStore: RequestHandler = (_req, res, next) => {
 export const identityEncodingOnly: RequestHandler = (req, _res, next) => {
   const encoding = req.get('content-encoding')?.trim().toLowerCase();
   if (encoding !== undefined && encoding !== 'identity' && encoding !== '') {
-    throw new AppError('unsupported-media-type', 415, 'Request bodies must not be compressed (Content-Encoding: identity only).');
+    throw new AppError(
+      'unsupported-media-type',
+      415,
+      'Request bodies must not be compressed (Content-Encoding: identity only).',
+    );
   }
   next();
 };

@@ -22,9 +22,11 @@ export function verifiedIdentity(res: Response): Identity {
   return identity;
 }
 
-export const upstreamObserver = (res: Response): UpstreamObserver => (call) => {
-  context(res).upstream = call;
-};
+export const upstreamObserver =
+  (res: Response): UpstreamObserver =>
+  (call) => {
+    context(res).upstream = call;
+  };
 
 /** The route as declared, never the raw path, so logs group by endpoint. */
 export function routeTemplate(req: Request): string {

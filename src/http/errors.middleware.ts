@@ -36,7 +36,10 @@ const SECRET_RULE = 'must be 8-25 characters with at least one lower-case letter
 
 function toInvalidParams(errors: ValidatorError['errors']): InvalidParam[] {
   return errors.map(({ path = '', message = 'is invalid' }) => {
-    const name = path.replace(/^\/?(body|params|query|headers)\/?/, '').replaceAll('/', '.') || path.replace(/^\//, '') || 'request';
+    const name =
+      path.replace(/^\/?(body|params|query|headers)\/?/, '').replaceAll('/', '.') ||
+      path.replace(/^\//, '') ||
+      'request';
     // The secret's rules are one regex in the contract; say them in words instead of echoing the regex.
     return { name, reason: name === 'secret' && message.includes('pattern') ? SECRET_RULE : message };
   });
@@ -65,7 +68,12 @@ const allowOf = (headers: unknown): string | undefined => {
 /** Everything thrown becomes an AppError. Parser messages are never reused: they can quote the body. */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  const { type, status, errors, headers } = (error ?? {}) as { type?: string; status?: number; errors?: unknown; headers?: unknown };
+  const { type, status, errors, headers } = (error ?? {}) as {
+    type?: string;
+    status?: number;
+    errors?: unknown;
+    headers?: unknown;
+  };
   const parserError = type === undefined ? undefined : BODY_PARSER_ERRORS[type];
   if (parserError) return new AppError(parserError[0], parserError[1], parserError[2]);
   const validatorError = status === undefined ? undefined : VALIDATOR_ERRORS[status];
@@ -103,18 +111,22 @@ export function sendProblem(logger: Logger): ErrorRequestHandler {
     const appError = toAppError(error);
     const ctx = context(res);
     logError(logger, req, appError, ctx.requestId);
-    // Too late for a problem body (a streamed export failed midway): abort, so the client sees an error, not a short file.
+    // Too late for a problem body (a streamed export failed midway): abort, so the client sees an error,
+    // not a short file.
     if (res.headersSent) return res.destroy();
     const { type, invalidParams, reason } = appError.options;
     res.set(headersOf(appError));
-    res.status(appError.status).type('application/problem+json').json({
-      type: type ?? `urn:vonage-gateway:problem:${appError.code}`,
-      title: TITLES[appError.code],
-      status: appError.status,
-      detail: appError.message,
-      request_id: ctx.requestId,
-      ...(reason ? { reason } : {}),
-      ...(invalidParams ? { invalid_params: invalidParams } : {}),
-    });
+    res
+      .status(appError.status)
+      .type('application/problem+json')
+      .json({
+        type: type ?? `urn:vonage-gateway:problem:${appError.code}`,
+        title: TITLES[appError.code],
+        status: appError.status,
+        detail: appError.message,
+        request_id: ctx.requestId,
+        ...(reason ? { reason } : {}),
+        ...(invalidParams ? { invalid_params: invalidParams } : {}),
+      });
   };
 }

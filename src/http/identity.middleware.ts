@@ -7,7 +7,11 @@ import { context } from './context.ts';
 export function authenticate(provider: IdentityProvider): RequestHandler {
   return async (req, res, next) => {
     try {
-      context(res).identity = await provider({ peerAddress: req.socket.remoteAddress, headers: req.headers, rawHeaders: req.rawHeaders });
+      context(res).identity = await provider({
+        peerAddress: req.socket.remoteAddress,
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+      });
       next();
     } catch (error) {
       if (error instanceof AppError) context(res).identityFailure = error.options.reason ?? error.code;

@@ -25,13 +25,49 @@ export function createMetrics(): Metrics {
   const registers = [registry];
   return {
     registry,
-    requests: new client.Counter({ name: 'gateway_http_requests_total', help: 'Requests answered, by route template and status', labelNames: ['method', 'route', 'status'], registers }),
-    requestDuration: new client.Histogram({ name: 'gateway_http_request_duration_seconds', help: 'Time to answer a request', labelNames: ['method', 'route', 'status'], buckets: SECONDS, registers }),
-    upstreamDuration: new client.Histogram({ name: 'gateway_upstream_duration_seconds', help: 'Vonage call time, by Vonage status (none: no answer)', labelNames: ['status'], buckets: SECONDS, registers }),
-    auditWriteFailures: new client.Counter({ name: 'gateway_audit_write_failures_total', help: 'Audit writes that failed (intent: request refused with 503; outcome: attempt left incomplete)', labelNames: ['stage'], registers }),
-    rateLimitRejections: new client.Counter({ name: 'gateway_rate_limit_rejections_total', help: 'Requests refused by our own rate limits', labelNames: ['budget'], registers }),
-    identityFailures: new client.Counter({ name: 'gateway_identity_failures_total', help: 'Requests refused with 401, by reason', labelNames: ['reason'], registers }),
-    circuitState: new client.Gauge({ name: 'gateway_upstream_circuit_state', help: 'Vonage circuit breaker: 0 closed, 1 half-open, 2 open', registers }),
+    requests: new client.Counter({
+      name: 'gateway_http_requests_total',
+      help: 'Requests answered, by route template and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    }),
+    requestDuration: new client.Histogram({
+      name: 'gateway_http_request_duration_seconds',
+      help: 'Time to answer a request',
+      labelNames: ['method', 'route', 'status'],
+      buckets: SECONDS,
+      registers,
+    }),
+    upstreamDuration: new client.Histogram({
+      name: 'gateway_upstream_duration_seconds',
+      help: 'Vonage call time, by Vonage status (none: no answer)',
+      labelNames: ['status'],
+      buckets: SECONDS,
+      registers,
+    }),
+    auditWriteFailures: new client.Counter({
+      name: 'gateway_audit_write_failures_total',
+      help: 'Audit writes that failed (intent: request refused with 503; outcome: attempt left incomplete)',
+      labelNames: ['stage'],
+      registers,
+    }),
+    rateLimitRejections: new client.Counter({
+      name: 'gateway_rate_limit_rejections_total',
+      help: 'Requests refused by our own rate limits',
+      labelNames: ['budget'],
+      registers,
+    }),
+    identityFailures: new client.Counter({
+      name: 'gateway_identity_failures_total',
+      help: 'Requests refused with 401, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    circuitState: new client.Gauge({
+      name: 'gateway_upstream_circuit_state',
+      help: 'Vonage circuit breaker: 0 closed, 1 half-open, 2 open',
+      registers,
+    }),
   };
 }
 

@@ -24,7 +24,12 @@ async function incrementShared(db: Kysely<Database>, key: string, windowMs: numb
   return { totalHits: row.hits, resetTime: new Date(row.reset_at) };
 }
 
-export function sharedRateLimitStore(db: Kysely<Database>, logger: Logger, prefix: string, retrySharedAfterMs = RETRY_SHARED_AFTER_MS): Store {
+export function sharedRateLimitStore(
+  db: Kysely<Database>,
+  logger: Logger,
+  prefix: string,
+  retrySharedAfterMs = RETRY_SHARED_AFTER_MS,
+): Store {
   const local = new MemoryStore();
   let windowMs = 60_000;
   let sharedPausedUntil = 0;
@@ -35,7 +40,10 @@ export function sharedRateLimitStore(db: Kysely<Database>, logger: Logger, prefi
       return await shared();
     } catch (error) {
       sharedPausedUntil = Date.now() + retrySharedAfterMs;
-      logger.warn('shared rate-limit store unavailable; limiting per instance for now', { prefix, error: (error as Error).message });
+      logger.warn('shared rate-limit store unavailable; limiting per instance for now', {
+        prefix,
+        error: (error as Error).message,
+      });
       return fallback();
     }
   }
@@ -47,14 +55,24 @@ export function sharedRateLimitStore(db: Kysely<Database>, logger: Logger, prefi
       windowMs = options.windowMs;
       local.init(options);
     },
-    increment: (key) => viaShared(() => incrementShared(db, prefix + key, windowMs), () => local.increment(key)),
+    increment: (key) =>
+      viaShared(
+        () => incrementShared(db, prefix + key, windowMs),
+        () => local.increment(key),
+      ),
     decrement: (key) =>
       viaShared(
-        async () => void (await sql`update rate_limit_hits set hits = greatest(hits - 1, 0) where key = ${prefix + key}`.execute(db)),
+        async () =>
+          void (await sql`update rate_limit_hits set hits = greatest(hits - 1, 0) where key = ${prefix + key}`.execute(
+            db,
+          )),
         () => local.decrement(key),
       ),
     resetKey: (key) =>
-      viaShared(async () => void (await sql`delete from rate_limit_hits where key = ${prefix + key}`.execute(db)), () => local.resetKey(key)),
+      viaShared(
+        async () => void (await sql`delete from rate_limit_hits where key = ${prefix + key}`.execute(db)),
+        () => local.resetKey(key),
+      ),
     shutdown: () => local.shutdown(),
   };
 }

@@ -13,7 +13,12 @@ export type RateLimitStoreFactory = (prefix: string) => Store;
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-function limiter(limit: number, budget: 'reads' | 'writes', skip: (method: string) => boolean, storeFor?: RateLimitStoreFactory): RequestHandler {
+function limiter(
+  limit: number,
+  budget: 'reads' | 'writes',
+  skip: (method: string) => boolean,
+  storeFor?: RateLimitStoreFactory,
+): RequestHandler {
   return rateLimit({
     store: storeFor?.(`${budget}:`),
     windowMs: 60_000,

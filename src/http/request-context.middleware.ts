@@ -8,10 +8,15 @@ const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
-function observe(metrics: Metrics, ctx: RequestContext, labels: { method: string; route: string; status: string }): void {
+function observe(
+  metrics: Metrics,
+  ctx: RequestContext,
+  labels: { method: string; route: string; status: string },
+): void {
   metrics.requests.inc(labels);
   metrics.requestDuration.observe(labels, (performance.now() - ctx.startedAt) / 1000);
-  if (ctx.upstream) metrics.upstreamDuration.observe({ status: String(ctx.upstream.status ?? 'none') }, ctx.upstream.durationMs / 1000);
+  if (ctx.upstream)
+    metrics.upstreamDuration.observe({ status: String(ctx.upstream.status ?? 'none') }, ctx.upstream.durationMs / 1000);
   if (ctx.identityFailure) metrics.identityFailures.inc({ reason: ctx.identityFailure });
   if (ctx.rateLimitedBy) metrics.rateLimitRejections.inc({ budget: ctx.rateLimitedBy });
 }

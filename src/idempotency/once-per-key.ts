@@ -31,14 +31,16 @@ export type Once =
 export async function claimOnce(deps: IdempotencyDeps, keyed: KeyedRequest): Promise<Once> {
   const { caller, key } = keyed;
   if (key === undefined) return { kind: 'run', settle: (work) => work() };
-  const claim = await claimKey(deps.db, caller, key, fingerprint(deps.hmacKey, keyed.request)).catch((error: unknown) => {
-    throw error instanceof AppError ? error : unavailable('idempotency-unavailable', error);
-  });
+  const claim = await claimKey(deps.db, caller, key, fingerprint(deps.hmacKey, keyed.request)).catch(
+    (error: unknown) => {
+      throw error instanceof AppError ? error : unavailable('idempotency-unavailable', error);
+    },
+  );
   if (claim.kind === 'replay') return { kind: 'replay', response: claim.response };
   return {
     kind: 'run',
     async settle(work, store) {
-      let value;
+      let value: Awaited<ReturnType<typeof work>>;
       try {
         value = await work();
       } catch (error) {
@@ -46,7 +48,9 @@ export async function claimOnce(deps: IdempotencyDeps, keyed: KeyedRequest): Pro
         throw error;
       }
       await completeKey(deps.db, caller, key, store(value)).catch((error: unknown) => {
-        deps.logger.error('idempotency key not completed; a retry will be refused until its lease ends', { error: (error as Error).message });
+        deps.logger.error('idempotency key not completed; a retry will be refused until its lease ends', {
+          error: (error as Error).message,
+        });
       });
       return value;
     },

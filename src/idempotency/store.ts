@@ -31,26 +31,51 @@ export async function claimKey(db: Kysely<Database>, caller: string, key: string
     values (${caller}, ${key}, ${print}, 'in_flight', now() + ${IN_FLIGHT_LEASE}::interval, now() + ${TTL}::interval)
     on conflict (caller, key) do update set
       fingerprint = excluded.fingerprint, state = 'in_flight', response_status = null, response_body = null,
-      response_location = null, created_at = now(), locked_until = excluded.locked_until, expires_at = excluded.expires_at
+      response_location = null, created_at = now(), locked_until = excluded.locked_until,
+      expires_at = excluded.expires_at
     where idempotency_keys.expires_at <= now()
-       or (idempotency_keys.state = 'in_flight' and idempotency_keys.locked_until <= now() and idempotency_keys.fingerprint = excluded.fingerprint)
+       or (idempotency_keys.state = 'in_flight' and idempotency_keys.locked_until <= now()
+           and idempotency_keys.fingerprint = excluded.fingerprint)
     returning key`.execute(db);
   if (claimed.rows.length > 0) return { kind: 'claimed' };
-  const existing = await db.selectFrom('idempotency_keys').selectAll().where('caller', '=', caller).where('key', '=', key).executeTakeFirst();
+  const existing = await db
+    .selectFrom('idempotency_keys')
+    .selectAll()
+    .where('caller', '=', caller)
+    .where('key', '=', key)
+    .executeTakeFirst();
   if (!existing) return claimKey(db, caller, key, print); // expired and removed between the two statements
   if (existing.fingerprint.length !== print.length || !timingSafeEqual(existing.fingerprint, print)) {
     throw new AppError('idempotency-mismatch', 422, 'This Idempotency-Key was already used with a different request.');
   }
   if (existing.state === 'in_flight' || existing.response_status === null) {
-    throw new AppError('idempotency-in-flight', 409, 'A request with this Idempotency-Key is still being processed; retry later.', { retryAfterSeconds: 1 });
+    throw new AppError(
+      'idempotency-in-flight',
+      409,
+      'A request with this Idempotency-Key is still being processed; retry later.',
+      { retryAfterSeconds: 1 },
+    );
   }
-  return { kind: 'replay', response: { status: existing.response_status, body: existing.response_body, location: existing.response_location } };
+  return {
+    kind: 'replay',
+    response: { status: existing.response_status, body: existing.response_body, location: existing.response_location },
+  };
 }
 
-export async function completeKey(db: Kysely<Database>, caller: string, key: string, response: StoredResponse): Promise<void> {
+export async function completeKey(
+  db: Kysely<Database>,
+  caller: string,
+  key: string,
+  response: StoredResponse,
+): Promise<void> {
   await db
     .updateTable('idempotency_keys')
-    .set({ state: 'done', response_status: response.status, response_body: JSON.stringify(response.body), response_location: response.location })
+    .set({
+      state: 'done',
+      response_status: response.status,
+      response_body: JSON.stringify(response.body),
+      response_location: response.location,
+    })
     .where('caller', '=', caller)
     .where('key', '=', key)
     .execute();
@@ -58,7 +83,12 @@ export async function completeKey(db: Kysely<Database>, caller: string, key: str
 
 /** After a failure whose result is unknown or transient, the key is let go so the caller may retry. */
 export async function releaseKey(db: Kysely<Database>, caller: string, key: string): Promise<void> {
-  await db.deleteFrom('idempotency_keys').where('caller', '=', caller).where('key', '=', key).where('state', '=', 'in_flight').execute();
+  await db
+    .deleteFrom('idempotency_keys')
+    .where('caller', '=', caller)
+    .where('key', '=', key)
+    .where('state', '=', 'in_flight')
+    .execute();
 }
 
 /** Expired keys are only ever overwritten on reuse, so a periodic sweep keeps the table from growing. */

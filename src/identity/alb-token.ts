@@ -36,17 +36,25 @@ function assertTimes(payload: JWTPayload, header: AlbHeader, toleranceSeconds: n
   const exp = typeof payload.exp === 'number' ? payload.exp : header.exp;
   if (typeof exp !== 'number') throw unauthenticated('invalid_claims', 'The identity assertion has no expiry.');
   if (now > exp + toleranceSeconds) throw unauthenticated('expired', 'The identity assertion has expired.');
-  if (typeof payload.nbf === 'number' && payload.nbf > now + toleranceSeconds) throw unauthenticated('not_yet_valid', 'The identity assertion is not valid yet.');
+  if (typeof payload.nbf === 'number' && payload.nbf > now + toleranceSeconds)
+    throw unauthenticated('not_yet_valid', 'The identity assertion is not valid yet.');
 }
 
 function assertBinding(header: AlbHeader, payload: JWTPayload, settings: JwtSettings): void {
-  if (header.signer !== settings.albSigner) throw unauthenticated('wrong_signer', 'The identity assertion was signed by another load balancer.');
-  if (header.client !== settings.audience) throw unauthenticated('wrong_audience', 'The identity assertion is for another client.');
+  if (header.signer !== settings.albSigner)
+    throw unauthenticated('wrong_signer', 'The identity assertion was signed by another load balancer.');
+  if (header.client !== settings.audience)
+    throw unauthenticated('wrong_audience', 'The identity assertion is for another client.');
   const issuer = typeof header.iss === 'string' ? header.iss : payload.iss;
-  if (settings.issuer !== undefined && issuer !== settings.issuer) throw unauthenticated('wrong_issuer', 'The identity assertion\'s issuer is not the expected one.');
+  if (settings.issuer !== undefined && issuer !== settings.issuer)
+    throw unauthenticated('wrong_issuer', "The identity assertion's issuer is not the expected one.");
 }
 
-export async function verifyAlbToken(token: string, settings: JwtSettings, keyFor: (kid: string) => Promise<KeyObject>): Promise<JWTPayload> {
+export async function verifyAlbToken(
+  token: string,
+  settings: JwtSettings,
+  keyFor: (kid: string) => Promise<KeyObject>,
+): Promise<JWTPayload> {
   const segments = token.split('.');
   if (segments.length !== 3 || !segments.every((s) => SEGMENT.test(s))) throw malformed();
   const [headerPart, payloadPart, signaturePart] = segments as [string, string, string];
@@ -56,11 +64,12 @@ export async function verifyAlbToken(token: string, settings: JwtSettings, keyFo
   }
   if (typeof header.kid !== 'string') throw unauthenticated('unknown_key', 'The identity assertion names no key id.');
   const signature = Buffer.from(signaturePart, 'base64url');
-  if (signature.length !== SIGNATURE_BYTES[header.alg]) throw unauthenticated('bad_signature', 'The identity assertion\'s signature does not verify.');
+  if (signature.length !== SIGNATURE_BYTES[header.alg])
+    throw unauthenticated('bad_signature', "The identity assertion's signature does not verify.");
   const key = await keyFor(header.kid);
   const signed = Buffer.from(`${headerPart}.${payloadPart}`, 'ascii');
   if (!verify(HASHES[header.alg], signed, { key, dsaEncoding: 'ieee-p1363' }, signature)) {
-    throw unauthenticated('bad_signature', 'The identity assertion\'s signature does not verify.');
+    throw unauthenticated('bad_signature', "The identity assertion's signature does not verify.");
   }
   const payload = decodeJson<JWTPayload>(payloadPart);
   assertBinding(header, payload, settings);

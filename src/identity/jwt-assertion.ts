@@ -21,25 +21,39 @@ function joseReason(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof joseErrors.JWTExpired) return unauthenticated('expired', 'The identity assertion has expired.');
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    const reasons: Record<string, string> = { nbf: 'not_yet_valid', iat: 'issued_in_future', iss: 'wrong_issuer', aud: 'wrong_audience', exp: 'expired' };
-    return unauthenticated(reasons[error.claim] ?? 'invalid_claims', `The identity assertion's "${error.claim}" claim is not acceptable.`);
+    const reasons: Record<string, string> = {
+      nbf: 'not_yet_valid',
+      iat: 'issued_in_future',
+      iss: 'wrong_issuer',
+      aud: 'wrong_audience',
+      exp: 'expired',
+    };
+    return unauthenticated(
+      reasons[error.claim] ?? 'invalid_claims',
+      `The identity assertion's "${error.claim}" claim is not acceptable.`,
+    );
   }
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return unauthenticated('bad_signature', 'The identity assertion\'s signature does not verify.');
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+    return unauthenticated('bad_signature', "The identity assertion's signature does not verify.");
   if (error instanceof joseErrors.JOSEAlgNotAllowed || error instanceof joseErrors.JOSENotSupported) {
     return unauthenticated('algorithm_not_allowed', 'The identity assertion uses an algorithm that is not allowed.');
   }
   if (error instanceof joseErrors.JWKSNoMatchingKey || error instanceof joseErrors.JWKSMultipleMatchingKeys) {
     return unauthenticated('unknown_key', 'The identity assertion is signed with a key the provider does not publish.');
   }
-  if (error instanceof joseErrors.JOSEError) return unauthenticated('malformed_token', 'The identity assertion is not a well-formed JWT.');
+  if (error instanceof joseErrors.JOSEError)
+    return unauthenticated('malformed_token', 'The identity assertion is not a well-formed JWT.');
   return keysUnavailable(error);
 }
 
 function extractToken(request: IdentityRequest, header: string): string {
-  const copies = request.rawHeaders.filter((_value, index) => index % 2 === 0 && request.rawHeaders[index]?.toLowerCase() === header).length;
+  const copies = request.rawHeaders.filter(
+    (_value, index) => index % 2 === 0 && request.rawHeaders[index]?.toLowerCase() === header,
+  ).length;
   if (copies > 1) throw unauthenticated('multiple_tokens', `The header "${header}" was sent more than once.`);
   const value = request.headers[header];
-  if (typeof value !== 'string' || value.trim() === '') throw unauthenticated('missing_token', `The identity assertion header "${header}" is missing.`);
+  if (typeof value !== 'string' || value.trim() === '')
+    throw unauthenticated('missing_token', `The identity assertion header "${header}" is missing.`);
   if (value.length > MAX_TOKEN_LENGTH) throw unauthenticated('token_too_large', 'The identity assertion is too large.');
   if (header !== 'authorization') return value.trim();
   const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(value.trim());
@@ -71,7 +85,11 @@ export function jwtAssertionIdentity(settings: JwtSettings, logger: Logger): Ide
 
   return async (request): Promise<Identity> => {
     const spoofed = PLAIN_IDENTITY_HEADERS.filter((name) => request.headers[name] !== undefined);
-    if (spoofed.length > 0) logger.warn('plain identity headers ignored in jwt mode (possible spoofing)', { headers: spoofed, peer: request.peerAddress });
+    if (spoofed.length > 0)
+      logger.warn('plain identity headers ignored in jwt mode (possible spoofing)', {
+        headers: spoofed,
+        peer: request.peerAddress,
+      });
     const token = extractToken(request, settings.header);
     let payload: JWTPayload;
     try {

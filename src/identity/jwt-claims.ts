@@ -19,7 +19,8 @@ function groupsFrom(value: unknown, claim: string): string[] {
 function assertEmailVerified(payload: JWTPayload, settings: JwtSettings): void {
   const verified = payload.email_verified;
   const acceptable = settings.emailVerified === 'required' ? verified === true : verified !== false;
-  if (!acceptable) throw unauthenticated('email_not_verified', 'The identity provider has not verified this email address.');
+  if (!acceptable)
+    throw unauthenticated('email_not_verified', 'The identity provider has not verified this email address.');
 }
 
 export function identityFromClaims(payload: JWTPayload, settings: JwtSettings): Identity {

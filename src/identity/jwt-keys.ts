@@ -11,7 +11,8 @@ import type { KeySource } from './jwt-settings.ts';
 const FETCH_TIMEOUT_MS = 5_000;
 const MAX_CACHED_PEMS = 64;
 
-const keysUnavailable = (cause: unknown) => unauthenticated('keys_unavailable', 'The identity provider\'s signing keys cannot be fetched.', cause);
+const keysUnavailable = (cause: unknown) =>
+  unauthenticated('keys_unavailable', "The identity provider's signing keys cannot be fetched.", cause);
 
 async function fetchText(url: string): Promise<string> {
   const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error' });
@@ -23,7 +24,9 @@ async function fetchText(url: string): Promise<string> {
 function discoveredJwks(issuer: string, cooldownDuration: number): JWTVerifyGetKey {
   let keySet: Promise<JWTVerifyGetKey> | undefined;
   const discover = async () => {
-    const config = JSON.parse(await fetchText(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`)) as { jwks_uri?: unknown };
+    const config = JSON.parse(await fetchText(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`)) as {
+      jwks_uri?: unknown;
+    };
     if (typeof config.jwks_uri !== 'string') throw new Error('discovery document has no jwks_uri');
     return createRemoteJWKSet(new URL(config.jwks_uri), { cooldownDuration, timeoutDuration: FETCH_TIMEOUT_MS });
   };
@@ -37,9 +40,17 @@ function discoveredJwks(issuer: string, cooldownDuration: number): JWTVerifyGetK
 }
 
 /** A key lookup fails in two ways: the set has no such key (the token's fault), or the set can't be had (ours). */
-const KEY_NOT_IN_SET = [errors.JWKSNoMatchingKey, errors.JWKSMultipleMatchingKeys, errors.JOSEAlgNotAllowed, errors.JOSENotSupported];
+const KEY_NOT_IN_SET = [
+  errors.JWKSNoMatchingKey,
+  errors.JWKSMultipleMatchingKeys,
+  errors.JOSEAlgNotAllowed,
+  errors.JOSENotSupported,
+];
 
-export function jwksKeys(source: Exclude<KeySource, { kind: 'pem-per-kid' }>, cooldownDuration: number): JWTVerifyGetKey {
+export function jwksKeys(
+  source: Exclude<KeySource, { kind: 'pem-per-kid' }>,
+  cooldownDuration: number,
+): JWTVerifyGetKey {
   const keySet =
     source.kind === 'oidc-discovery'
       ? discoveredJwks(source.issuer, cooldownDuration)
@@ -60,11 +71,16 @@ export function jwksKeys(source: Exclude<KeySource, { kind: 'pem-per-kid' }>, co
  * and a kid that failed to fetch is remembered as unknown for the cooldown, so a flood of tokens with
  * random kids costs one outbound fetch, not one per token.
  */
-export function pemPerKid(urlTemplate: string, cooldownMs: number, now = Date.now): (kid: string) => Promise<KeyObject> {
+export function pemPerKid(
+  urlTemplate: string,
+  cooldownMs: number,
+  now = Date.now,
+): (kid: string) => Promise<KeyObject> {
   const known = new Map<string, Promise<KeyObject>>();
   const unknownUntil = new Map<string, number>();
   let lastFetchAt = Number.NEGATIVE_INFINITY;
-  const unknownKey = () => unauthenticated('unknown_key', 'The identity assertion is signed with a key the provider does not publish.');
+  const unknownKey = () =>
+    unauthenticated('unknown_key', 'The identity assertion is signed with a key the provider does not publish.');
   const fetchKey = (kid: string) => {
     lastFetchAt = now();
     const key = fetchText(urlTemplate.replace('{kid}', encodeURIComponent(kid))).then((pem) => createPublicKey(pem));
@@ -78,7 +94,8 @@ export function pemPerKid(urlTemplate: string, cooldownMs: number, now = Date.no
     return key;
   };
   return async (kid) => {
-    if (!/^[A-Za-z0-9-]{1,128}$/.test(kid)) throw unauthenticated('unknown_key', 'The token names a key id that is not valid.');
+    if (!/^[A-Za-z0-9-]{1,128}$/.test(kid))
+      throw unauthenticated('unknown_key', 'The token names a key id that is not valid.');
     const cached = known.get(kid);
     if (!cached && ((unknownUntil.get(kid) ?? 0) > now() || now() - lastFetchAt < cooldownMs)) throw unknownKey();
     try {

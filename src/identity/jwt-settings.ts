@@ -9,7 +9,19 @@ import { z } from 'zod';
 export const PRESETS = ['google-iap', 'cloudflare-access', 'aws-alb', 'pomerium', 'oidc-bearer'] as const;
 export type Preset = (typeof PRESETS)[number];
 
-const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+const ASYMMETRIC = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
 
 export type KeySource =
   | { kind: 'jwks'; url: string }
@@ -58,7 +70,10 @@ const PRESET_DEFAULTS: Record<Preset, PresetDefaults> = {
     header: 'cf-access-jwt-assertion',
     algorithms: ['RS256'],
     // The team domain is the issuer; its certs live under it.
-    keys: (env) => (env.AUTH_JWT_ISSUER ? { kind: 'jwks', url: `${withoutSlash(env.AUTH_JWT_ISSUER)}/cdn-cgi/access/certs` } : undefined),
+    keys: (env) =>
+      env.AUTH_JWT_ISSUER
+        ? { kind: 'jwks', url: `${withoutSlash(env.AUTH_JWT_ISSUER)}/cdn-cgi/access/certs` }
+        : undefined,
     issuer: (env) => withoutSlash(env.AUTH_JWT_ISSUER),
     userClaim: 'sub',
   },
@@ -66,13 +81,21 @@ const PRESET_DEFAULTS: Record<Preset, PresetDefaults> = {
     header: 'x-amzn-oidc-data',
     algorithms: ['ES256'],
     keys: (env) =>
-      env.AUTH_JWT_ALB_REGION ? { kind: 'pem-per-kid', urlTemplate: `https://public-keys.auth.elb.${env.AUTH_JWT_ALB_REGION}.amazonaws.com/{kid}` } : undefined,
+      env.AUTH_JWT_ALB_REGION
+        ? {
+            kind: 'pem-per-kid',
+            urlTemplate: `https://public-keys.auth.elb.${env.AUTH_JWT_ALB_REGION}.amazonaws.com/{kid}`,
+          }
+        : undefined,
     userClaim: 'sub',
   },
   pomerium: {
     header: 'x-pomerium-jwt-assertion',
     algorithms: ['ES256'],
-    keys: (env) => (env.AUTH_JWT_ISSUER ? { kind: 'jwks', url: `${withoutSlash(env.AUTH_JWT_ISSUER)}/.well-known/pomerium/jwks.json` } : undefined),
+    keys: (env) =>
+      env.AUTH_JWT_ISSUER
+        ? { kind: 'jwks', url: `${withoutSlash(env.AUTH_JWT_ISSUER)}/.well-known/pomerium/jwks.json` }
+        : undefined,
     issuer: (env) => env.AUTH_JWT_ISSUER,
     groupsClaim: 'groups',
     userClaim: 'sub',
@@ -92,22 +115,38 @@ const claim = z.string().regex(/^[A-Za-z0-9_:./-]{1,100}$/, 'must be a claim nam
 
 export const jwtEnvSchema = z.object({
   AUTH_JWT_PRESET: z.enum(PRESETS).optional(),
-  AUTH_JWT_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,100}$/, 'must be a header name').transform((h) => h.toLowerCase()).optional(),
+  AUTH_JWT_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,100}$/, 'must be a header name')
+    .transform((h) => h.toLowerCase())
+    .optional(),
   AUTH_JWT_JWKS_URL: url.optional(),
-  AUTH_JWT_PEM_URL_TEMPLATE: url.refine((u) => u.includes('%7Bkid%7D') || u.includes('{kid}'), 'must contain {kid}').optional(),
+  AUTH_JWT_PEM_URL_TEMPLATE: url
+    .refine((u) => u.includes('%7Bkid%7D') || u.includes('{kid}'), 'must contain {kid}')
+    .optional(),
   AUTH_JWT_ISSUER: z.string().min(1).optional(),
   AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
   AUTH_JWT_ALGORITHMS: z
     .string()
-    .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(ASYMMETRIC, { error: 'only asymmetric algorithms (RS*, PS*, ES*, EdDSA) are allowed' })).min(1))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(z.enum(ASYMMETRIC, { error: 'only asymmetric algorithms (RS*, PS*, ES*, EdDSA) are allowed' })).min(1),
+    )
     .optional(),
   AUTH_JWT_EMAIL_CLAIM: claim.optional(),
   AUTH_JWT_GROUPS_CLAIM: claim.optional(),
   AUTH_JWT_USER_CLAIM: claim.optional(),
   AUTH_JWT_CLOCK_TOLERANCE_S: z.string().regex(/^\d+$/).transform(Number).pipe(z.number().max(300)).optional(),
   AUTH_JWT_JWKS_COOLDOWN_MS: z.string().regex(/^\d+$/).transform(Number).optional(),
-  AUTH_JWT_ALB_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region like eu-west-1').optional(),
+  AUTH_JWT_ALB_REGION: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region like eu-west-1')
+    .optional(),
   AUTH_JWT_ALB_ARN: z.string().startsWith('arn:aws:elasticloadbalancing:', 'must be a load balancer ARN').optional(),
   AUTH_JWT_REQUIRE_EMAIL_VERIFIED: z
     .enum(['true', 'false'], { error: 'must be true or false' })
@@ -118,7 +157,8 @@ export type JwtEnv = z.infer<typeof jwtEnvSchema>;
 
 function keySource(env: JwtEnv, defaults: PresetDefaults | undefined): KeySource | undefined {
   if (env.AUTH_JWT_JWKS_URL) return { kind: 'jwks', url: env.AUTH_JWT_JWKS_URL };
-  if (env.AUTH_JWT_PEM_URL_TEMPLATE) return { kind: 'pem-per-kid', urlTemplate: env.AUTH_JWT_PEM_URL_TEMPLATE.replace('%7Bkid%7D', '{kid}') };
+  if (env.AUTH_JWT_PEM_URL_TEMPLATE)
+    return { kind: 'pem-per-kid', urlTemplate: env.AUTH_JWT_PEM_URL_TEMPLATE.replace('%7Bkid%7D', '{kid}') };
   return defaults?.keys?.(env);
 }
 
@@ -131,11 +171,15 @@ export function resolveJwtSettings(env: JwtEnv): { settings?: JwtSettings; probl
   const keys = keySource(env, defaults);
   const algorithms = env.AUTH_JWT_ALGORITHMS ?? defaults?.algorithms;
   if (!header) problems.push('AUTH_JWT_HEADER is required when AUTH_JWT_PRESET is not set');
-  if (!keys) problems.push('AUTH_JWT_JWKS_URL (or the preset\'s AUTH_JWT_ISSUER / AUTH_JWT_ALB_REGION) is required to find the signing keys');
+  if (!keys)
+    problems.push(
+      "AUTH_JWT_JWKS_URL (or the preset's AUTH_JWT_ISSUER / AUTH_JWT_ALB_REGION) is required to find the signing keys",
+    );
   if (!algorithms) problems.push('AUTH_JWT_ALGORITHMS is required when AUTH_JWT_PRESET is not set');
   // Without an audience, a token minted for any other application behind the same proxy would be accepted.
   if (!env.AUTH_JWT_AUDIENCE) problems.push('AUTH_JWT_AUDIENCE is required in jwt mode');
-  if (preset === 'aws-alb' && !env.AUTH_JWT_ALB_ARN) problems.push('AUTH_JWT_ALB_ARN is required for the aws-alb preset (checked against the token\'s signer)');
+  if (preset === 'aws-alb' && !env.AUTH_JWT_ALB_ARN)
+    problems.push("AUTH_JWT_ALB_ARN is required for the aws-alb preset (checked against the token's signer)");
   if ((preset === 'pomerium' || preset === 'oidc-bearer' || preset === 'cloudflare-access') && !env.AUTH_JWT_ISSUER) {
     problems.push(`AUTH_JWT_ISSUER is required for the ${preset} preset`);
   }

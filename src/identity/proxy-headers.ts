@@ -38,7 +38,8 @@ function assertNoAmbiguousHeaders(counts: Map<string, number>): void {
 function optionalHeader(request: IdentityRequest, name: string): string | null {
   const value = request.headers[name];
   if (value === undefined) return null;
-  if (typeof value !== 'string' || value.trim() === '') throw unauthenticated('empty_header', `The identity header "${name}" is empty.`);
+  if (typeof value !== 'string' || value.trim() === '')
+    throw unauthenticated('empty_header', `The identity header "${name}" is empty.`);
   return value;
 }
 
@@ -46,7 +47,8 @@ function parseIdentity(request: IdentityRequest): Identity {
   const email = optionalHeader(request, EMAIL);
   if (email === null) throw unauthenticated('missing_header', `The identity header "${EMAIL}" is required.`);
   const user = optionalHeader(request, USER);
-  if (user !== null && !isUserName(user)) throw unauthenticated('malformed_header', `"${USER}" has characters that are not allowed.`);
+  if (user !== null && !isUserName(user))
+    throw unauthenticated('malformed_header', `"${USER}" has characters that are not allowed.`);
   const groups = optionalHeader(request, GROUPS);
   return {
     email: normaliseEmail(email, 'malformed_header', `"${EMAIL}"`),

@@ -17,11 +17,17 @@ const grantSchema = z
   .object({
     group: z.string().min(1).optional(),
     email: z.email().optional(),
-    accounts: z.array(z.union([z.literal('*'), apiKeySchema])).min(1).optional(),
+    accounts: z
+      .array(z.union([z.literal('*'), apiKeySchema]))
+      .min(1)
+      .optional(),
     actions: z.array(z.enum(ACTIONS)).min(1),
   })
   .strict()
-  .refine((grant) => (grant.group === undefined) !== (grant.email === undefined), 'must name exactly one of group or email')
+  .refine(
+    (grant) => (grant.group === undefined) !== (grant.email === undefined),
+    'must name exactly one of group or email',
+  )
   .refine(
     (grant) => grant.accounts !== undefined || grant.actions.every((action) => action === 'audit:read'),
     'must list accounts when it grants secrets:* actions',
@@ -34,7 +40,11 @@ const policySchema = z
     policy.grants.forEach((grant, index) => {
       for (const account of grant.accounts ?? []) {
         if (account !== '*' && !policy.accounts.includes(account)) {
-          ctx.addIssue({ code: 'custom', path: ['grants', index, 'accounts'], message: `"${account}" is not in the top-level accounts list` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['grants', index, 'accounts'],
+            message: `"${account}" is not in the top-level accounts list`,
+          });
         }
       }
     });
@@ -71,7 +81,10 @@ export function parsePolicy(text: string, source: string): Policy {
   }
   const parsed = policySchema.safeParse(document);
   if (!parsed.success) {
-    throw new PolicyError(source, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(document)'}: ${issue.message}`));
+    throw new PolicyError(
+      source,
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(document)'}: ${issue.message}`),
+    );
   }
   return {
     accounts: new Set(parsed.data.accounts),

@@ -26,7 +26,11 @@ export async function createSecret(deps: SecretsDeps, input: CreateSecretInput):
   const trail = auditTrail(deps.audit, attempt);
   return trail.refusalsRecorded(async () => {
     authorize(deps.policy, attempt.actor, 'secrets:create', attempt.apiKey);
-    const keyed = { caller: attempt.actor.email, key: input.idempotencyKey, request: ['create', attempt.apiKey, secret] };
+    const keyed = {
+      caller: attempt.actor.email,
+      key: input.idempotencyKey,
+      request: ['create', attempt.apiKey, secret],
+    };
     const once = await claimOnce(deps.idempotency, keyed);
     if (once.kind === 'replay') {
       const stored = once.response.body as Secret;
@@ -34,7 +38,10 @@ export async function createSecret(deps: SecretsDeps, input: CreateSecretInput):
       return { secret: stored, replayed: true };
     }
     const created = await once.settle(
-      () => trail.call({ status: 201, createdSecretId: (s) => s.id }, () => deps.vonage.create(attempt.apiKey, secret, input.observe)),
+      () =>
+        trail.call({ status: 201, createdSecretId: (s) => s.id }, () =>
+          deps.vonage.create(attempt.apiKey, secret, input.observe),
+        ),
       (value) => ({ status: 201, body: value, location: null }),
     );
     return { secret: created, replayed: false };

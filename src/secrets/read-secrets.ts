@@ -16,7 +16,10 @@ export async function listSecrets(deps: Pick<SecretsDeps, 'policy' | 'vonage'>, 
   return (await deps.vonage.list(input.apiKey, input.observe)).value;
 }
 
-export async function getSecret(deps: Pick<SecretsDeps, 'policy' | 'vonage'>, input: ReadInput & { secretId: string }): Promise<Secret> {
+export async function getSecret(
+  deps: Pick<SecretsDeps, 'policy' | 'vonage'>,
+  input: ReadInput & { secretId: string },
+): Promise<Secret> {
   authorize(deps.policy, input.caller, 'secrets:read', input.apiKey);
   return (await deps.vonage.get(input.apiKey, input.secretId, input.observe)).value;
 }

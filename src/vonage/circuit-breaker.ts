@@ -37,7 +37,12 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
 
   const refuse = () => {
     const seconds = Math.max(1, Math.ceil((openedAt + options.openMs - now()) / 1000));
-    return new AppError('upstream-unavailable', 503, 'Vonage has been failing; the gateway is not calling it for a moment.', { retryAfterSeconds: seconds });
+    return new AppError(
+      'upstream-unavailable',
+      503,
+      'Vonage has been failing; the gateway is not calling it for a moment.',
+      { retryAfterSeconds: seconds },
+    );
   };
 
   return {

@@ -60,18 +60,29 @@ async function readBounded(body: AsyncIterable<Buffer>): Promise<string> {
 
 const isTimeout = (error: unknown) => {
   const { name, code } = error as { name?: string; code?: string };
-  return name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
+  return (
+    name === 'TimeoutError' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+  );
 };
 
 function transportError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  if (isTimeout(error)) return new AppError('upstream-timeout', 504, 'Vonage did not answer in time.', { cause: error });
+  if (isTimeout(error))
+    return new AppError('upstream-timeout', 504, 'Vonage did not answer in time.', { cause: error });
   return new AppError('upstream-error', 502, 'Vonage could not be reached.', { cause: error });
 }
 
 /** Full jitter: a random wait up to the exponential step, never past the deadline. */
 const backoff = (attempt: number, deadlineAt: number) =>
-  new Promise((resolve) => setTimeout(resolve, Math.min(Math.random() * BACKOFF_BASE_MS * 2 ** attempt, Math.max(0, deadlineAt - Date.now() - 50))));
+  new Promise((resolve) =>
+    setTimeout(
+      resolve,
+      Math.min(Math.random() * BACKOFF_BASE_MS * 2 ** attempt, Math.max(0, deadlineAt - Date.now() - 50)),
+    ),
+  );
 
 export function createVonageClient(options: VonageClientOptions): VonageSecrets {
   const pool = new Pool(options.baseUrl, {
@@ -87,11 +98,22 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
 
   async function attempt(method: Method, path: string, signal: AbortSignal, body?: string): Promise<UpstreamReply> {
     const contentType = body === undefined ? {} : { 'content-type': 'application/json' };
-    const response = await pool.request({ method, path, headers: { authorization, accept: 'application/json', ...contentType }, body, signal });
+    const response = await pool.request({
+      method,
+      path,
+      headers: { authorization, accept: 'application/json', ...contentType },
+      body,
+      signal,
+    });
     return { status: response.statusCode, headers: response.headers, text: await readBounded(response.body) };
   }
 
-  async function call(method: Method, path: string, observe: UpstreamObserver = () => undefined, body?: string): Promise<UpstreamReply> {
+  async function call(
+    method: Method,
+    path: string,
+    observe: UpstreamObserver = () => undefined,
+    body?: string,
+  ): Promise<UpstreamReply> {
     breaker.admit();
     const started = performance.now();
     const deadlineAt = Date.now() + options.timeoutMs;
@@ -132,10 +154,12 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
 
   return {
     list: async (apiKey, observe) => answer(await call('GET', secretsPath(apiKey), observe), parseSecretList),
-    get: async (apiKey, secretId, observe) => answer(await call('GET', secretsPath(apiKey, secretId), observe), parseSecret),
+    get: async (apiKey, secretId, observe) =>
+      answer(await call('GET', secretsPath(apiKey, secretId), observe), parseSecret),
     create: async (apiKey, secret, observe) =>
       answer(await call('POST', secretsPath(apiKey), observe, JSON.stringify({ secret })), parseSecret),
-    revoke: async (apiKey, secretId, observe) => answer(await call('DELETE', secretsPath(apiKey, secretId), observe), () => null),
+    revoke: async (apiKey, secretId, observe) =>
+      answer(await call('DELETE', secretsPath(apiKey, secretId), observe), () => null),
     breaker,
     close: () => pool.close(),
   };

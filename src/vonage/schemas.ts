@@ -22,7 +22,9 @@ function parseJson(reply: UpstreamReply): unknown {
 function parseWith<T>(schema: z.ZodType<T>, reply: UpstreamReply): T {
   const parsed = schema.safeParse(parseJson(reply));
   if (!parsed.success) {
-    throw new AppError('upstream-error', 502, 'Vonage sent a response the gateway does not understand.', { upstreamStatus: reply.status });
+    throw new AppError('upstream-error', 502, 'Vonage sent a response the gateway does not understand.', {
+      upstreamStatus: reply.status,
+    });
   }
   return parsed.data;
 }

@@ -12,9 +12,15 @@ const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats.default(ajv);
 ajv.addSchema(spec, 'api');
 
-const walk = (segments: string[]) => segments.reduce<unknown>((node, key) => (node as Node | undefined)?.[key], spec) as Node | undefined;
-const toPointer = (segments: string[]) => segments.map((s) => encodeURIComponent(s.replaceAll('~', '~0').replaceAll('/', '~1'))).join('/');
-const fromRef = (ref: string) => ref.replace(/^#\//, '').split('/').map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+const walk = (segments: string[]) =>
+  segments.reduce<unknown>((node, key) => (node as Node | undefined)?.[key], spec) as Node | undefined;
+const toPointer = (segments: string[]) =>
+  segments.map((s) => encodeURIComponent(s.replaceAll('~', '~0').replaceAll('/', '~1'))).join('/');
+const fromRef = (ref: string) =>
+  ref
+    .replace(/^#\//, '')
+    .split('/')
+    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
 
 /** Asserts the response's status is documented for the operation and its body matches the documented schema. */
 export function expectToMatchContract(res: Response, method: 'get' | 'post' | 'delete', pathTemplate: string): void {

@@ -27,7 +27,10 @@ export async function createMigratedDatabase(adminUrl: string, database: string)
   } finally {
     await admin.end();
   }
-  const db = createDatabase({ connectionString: withRole(adminUrl, 'gateway_owner', database), logger: createLogger('warn') });
+  const db = createDatabase({
+    connectionString: withRole(adminUrl, 'gateway_owner', database),
+    logger: createLogger('warn'),
+  });
   try {
     await migrateToLatest(db);
   } finally {

@@ -116,9 +116,18 @@ function configFor(options: GatewayOptions, vonageUrl: string): Config {
 /** The real dependencies (buildDependencies, as in production) on a real Postgres and a fake Vonage, logs captured. */
 export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayParts> {
   const logLines: string[] = [];
-  const sink = new Writable({ write: (chunk, _encoding, done) => (logLines.push(String(chunk)), done()) });
+  const sink = new Writable({
+    write: (chunk, _encoding, done) => {
+      logLines.push(String(chunk));
+      done();
+    },
+  });
   const logger = createLogger('debug', new winston.transports.Stream({ stream: sink }));
-  const vonage = await startVonageSandbox({ masterKey: MASTER_KEY, masterSecret: MASTER_SECRET, subAccounts: [SUB_KEY] });
+  const vonage = await startVonageSandbox({
+    masterKey: MASTER_KEY,
+    masterSecret: MASTER_SECRET,
+    subAccounts: [SUB_KEY],
+  });
   const config = configFor(options, vonage.url);
   // A short connect timeout, so the fail-closed tests see a dead database quickly.
   const db = createDatabase({ connectionString: config.databaseUrl, logger, connectionTimeoutMs: 1_000 });
@@ -143,7 +152,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     metrics: deps.metrics,
     logLines,
     close: async () => {
-      await Promise.all([deps.vonage.close(), deps.db.destroy(), vonage.close(), ...(deps.closeOnShutdown ?? []).map((close) => close())]);
+      await Promise.all([
+        deps.vonage.close(),
+        deps.db.destroy(),
+        vonage.close(),
+        ...(deps.closeOnShutdown ?? []).map((close) => close()),
+      ]);
     },
   };
 }

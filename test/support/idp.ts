@@ -31,7 +31,9 @@ const JWKS_PATHS = ['/jwks', '/cdn-cgi/access/certs', '/.well-known/pomerium/jwk
 let kidCounter = 0;
 
 export function keyPair(alg: Alg): { privateKey: KeyObject; publicKey: KeyObject } {
-  return alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return alg === 'ES256'
+    ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    : generateKeyPairSync('rsa', { modulusLength: 2048 });
 }
 
 /** base64url that keeps its `=` padding, as AWS ALB sends it. */
@@ -53,18 +55,24 @@ export async function startIdp(): Promise<Idp> {
     if (down) return void res.writeHead(503).end();
     if (JWKS_PATHS.includes(path)) {
       fetches += 1;
-      const keys = await Promise.all(published.map(async (k) => ({ ...(await exportJWK(k.publicKey)), kid: k.kid, alg: k.alg, use: 'sig' })));
+      const keys = await Promise.all(
+        published.map(async (k) => ({ ...(await exportJWK(k.publicKey)), kid: k.kid, alg: k.alg, use: 'sig' })),
+      );
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
     }
     if (path === '/.well-known/openid-configuration') {
-      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks` }));
+      return void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks` }));
     }
     const pem = /^\/pem\/([^/]+)$/.exec(path);
     if (pem) pemRequests += 1;
     const key = pem && published.find((k) => k.kid === decodeURIComponent(pem[1] ?? ''));
     if (key) {
       fetches += 1;
-      return void res.writeHead(200, { 'content-type': 'text/plain' }).end(key.publicKey.export({ type: 'spki', format: 'pem' }));
+      return void res
+        .writeHead(200, { 'content-type': 'text/plain' })
+        .end(key.publicKey.export({ type: 'spki', format: 'pem' }));
     }
     res.writeHead(404).end();
   });
@@ -79,8 +87,16 @@ export async function startIdp(): Promise<Idp> {
       if (publish) published.push(key);
       return key;
     },
-    sign: (key, claims, header = {}) => new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT', ...header }).sign(key.privateKey),
-    setDown: (value) => void (down = value),
-    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+    sign: (key, claims, header = {}) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT', ...header })
+        .sign(key.privateKey),
+    setDown: (value) => {
+      down = value;
+    },
+    close: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

@@ -21,21 +21,29 @@ export interface Cluster {
 export function postgresBin(): string {
   if (process.env.PGBIN) return process.env.PGBIN;
   const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
   const bin = versions.map((v) => join(root, v, 'bin')).find((dir) => existsSync(join(dir, 'postgres')));
-  if (!bin) throw new Error(`no PostgreSQL server under ${root}: install the postgresql package (.ci/run does) or set PGBIN`);
+  if (!bin)
+    throw new Error(`no PostgreSQL server under ${root}: install the postgresql package (.ci/run does) or set PGBIN`);
   return bin;
 }
 
 const asRoot = process.getuid?.() === 0;
 const idOf = (flag: '-u' | '-g') => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
-const command = (cmd: string, args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]);
+const command = (cmd: string, args: string[]): [string, string[]] =>
+  asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer().listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -43,7 +51,8 @@ export function freePort(): Promise<number> {
 async function waitUntilReady(dataDir: string, child: { exitCode: number | null }): Promise<number> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`postgres exited with ${child.exitCode}; see ${dataDir}/../server.log`);
+    if (child.exitCode !== null)
+      throw new Error(`postgres exited with ${child.exitCode}; see ${dataDir}/../server.log`);
     const pidFile = join(dataDir, 'postmaster.pid');
     const lines = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').split('\n') : [];
     if (lines[7]?.trim() === 'ready') return Number(lines[0]);
@@ -54,7 +63,18 @@ async function waitUntilReady(dataDir: string, child: { exitCode: number | null 
 
 async function startServer(bin: string, dir: string, port: number, fsync: boolean): Promise<number> {
   const data = join(dir, 'data');
-  const args = ['-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', dir, '-c', `fsync=${fsync ? 'on' : 'off'}`];
+  const args = [
+    '-D',
+    data,
+    '-p',
+    String(port),
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-k',
+    dir,
+    '-c',
+    `fsync=${fsync ? 'on' : 'off'}`,
+  ];
   // Not detached: Ctrl-C on the test run's process group stops postgres too.
   const child = spawn(...command(join(bin, 'postgres'), args), { stdio: 'ignore' });
   child.unref();
@@ -66,7 +86,22 @@ export async function startCluster(options: { fsync?: boolean } = {}): Promise<C
   const dir = mkdtempSync(join(tmpdir(), 'pgtest-'));
   if (asRoot) chownSync(dir, idOf('-u'), idOf('-g'));
   const data = join(dir, 'data');
-  execFileSync(...command(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-instructions', '--no-sync']), { stdio: 'ignore' });
+  execFileSync(
+    ...command(join(bin, 'initdb'), [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '-A',
+      'trust',
+      '-E',
+      'UTF8',
+      '--locale=C.UTF-8',
+      '--no-instructions',
+      '--no-sync',
+    ]),
+    { stdio: 'ignore' },
+  );
   const port = await freePort();
   const fsync = options.fsync ?? false;
   const pid = await startServer(bin, dir, port, fsync);

@@ -18,7 +18,9 @@ const FILTER_NAMES = ['action', 'actor', 'api_key', 'outcome', 'since', 'until',
 /** The contract has checked names and shapes (and made limit a number); the shared parser gives values meaning. */
 function filterFrom(query: Record<string, unknown>) {
   const input = Object.fromEntries(
-    FILTER_NAMES.flatMap((name) => (['string', 'number'].includes(typeof query[name]) ? [[name, String(query[name])]] : [])),
+    FILTER_NAMES.flatMap((name) =>
+      ['string', 'number'].includes(typeof query[name]) ? [[name, String(query[name])]] : [],
+    ),
   );
   const { filter, problems } = parseAuditFilter(input);
   if (problems.length > 0) {
@@ -27,17 +29,25 @@ function filterFrom(query: Record<string, unknown>) {
   return filter;
 }
 
-const EXPORTS: Record<string, ExportFormat> = Object.fromEntries(Object.values(EXPORT_FORMATS).map((format) => [format.mediaType, format]));
+const EXPORTS: Record<string, ExportFormat> = Object.fromEntries(
+  Object.values(EXPORT_FORMATS).map((format) => [format.mediaType, format]),
+);
 
 class ClientGone extends Error {}
 
 /** Writes rows as the keyset pages arrive, waiting whenever the client is slower than the database. */
-async function streamTo(res: Response, db: Kysely<Database>, filter: Parameters<typeof exportAuditEvents>[1], format: ExportFormat) {
+async function streamTo(
+  res: Response,
+  db: Kysely<Database>,
+  filter: Parameters<typeof exportAuditEvents>[1],
+  format: ExportFormat,
+) {
   res.write(format.header);
   try {
     await exportAuditEvents(db, filter, async (event) => {
       if (res.destroyed) throw new ClientGone(); // stop reading further pages
-      if (!res.write(format.line(event))) await new Promise((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
+      if (!res.write(format.line(event)))
+        await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
     });
   } catch (error) {
     if (error instanceof ClientGone) return;
@@ -54,7 +64,10 @@ export interface AuditEventsDeps {
   chainVerifier: ChainVerifier;
 }
 
-export function auditEventsRouter({ db, policy, longReads, chainVerifier }: AuditEventsDeps, contract: RequestHandler[]): Router {
+export function auditEventsRouter(
+  { db, policy, longReads, chainVerifier }: AuditEventsDeps,
+  contract: RequestHandler[],
+): Router {
   const router = Router({ caseSensitive: true, strict: true });
 
   router.get('/v1/audit-events/verify', contract, async (req: Request, res: Response) => {

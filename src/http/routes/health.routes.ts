@@ -11,7 +11,10 @@ const READINESS_TIMEOUT_MS = 1_000;
 
 async function databaseAnswers(db: Kysely<Database>): Promise<boolean> {
   const timeout = new Promise<false>((resolve) => setTimeout(resolve, READINESS_TIMEOUT_MS, false).unref());
-  const query = sql`select 1`.execute(db).then(() => true, () => false);
+  const query = sql`select 1`.execute(db).then(
+    () => true,
+    () => false,
+  );
   return Promise.race([query, timeout]);
 }
 

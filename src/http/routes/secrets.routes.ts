@@ -19,7 +19,11 @@ const secretUrl = (apiKey: string, id: string) => `/v1/accounts/${apiKey}/secret
  */
 export function secretsRouter(deps: SecretsDeps & { audit: AuditDeps }, contract: RequestHandler[]): Router {
   const router = Router({ caseSensitive: true, strict: true });
-  const audited = (action: 'secret.create' | 'secret.revoke') => [declareAttempt(action), ...contract, auditRefusedInput(deps.audit)];
+  const audited = (action: 'secret.create' | 'secret.revoke') => [
+    declareAttempt(action),
+    ...contract,
+    auditRefusedInput(deps.audit),
+  ];
 
   router.get('/v1/accounts/:apiKey/secrets', contract, async (req: Request<AccountParams>, res: Response) => {
     const { apiKey } = req.params;
@@ -29,21 +33,40 @@ export function secretsRouter(deps: SecretsDeps & { audit: AuditDeps }, contract
 
   router.get('/v1/accounts/:apiKey/secrets/:secretId', contract, async (req: Request<SecretParams>, res: Response) => {
     const { apiKey, secretId } = req.params;
-    res.json(await getSecret(deps, { caller: verifiedIdentity(res), apiKey, secretId, observe: upstreamObserver(res) }));
+    res.json(
+      await getSecret(deps, { caller: verifiedIdentity(res), apiKey, secretId, observe: upstreamObserver(res) }),
+    );
   });
 
-  router.post('/v1/accounts/:apiKey/secrets', audited('secret.create'), async (req: Request<AccountParams>, res: Response) => {
-    const attempt = declaredAttempt(res);
-    const input = { attempt, secret: req.body.secret as string, idempotencyKey: req.get('idempotency-key'), observe: upstreamObserver(res) };
-    const { secret, replayed } = await createSecret(deps, input);
-    if (replayed) res.set('Idempotent-Replayed', 'true');
-    res.status(201).location(secretUrl(attempt.apiKey, secret.id)).json(secret);
-  });
+  router.post(
+    '/v1/accounts/:apiKey/secrets',
+    audited('secret.create'),
+    async (req: Request<AccountParams>, res: Response) => {
+      const attempt = declaredAttempt(res);
+      const input = {
+        attempt,
+        secret: req.body.secret as string,
+        idempotencyKey: req.get('idempotency-key'),
+        observe: upstreamObserver(res),
+      };
+      const { secret, replayed } = await createSecret(deps, input);
+      if (replayed) res.set('Idempotent-Replayed', 'true');
+      res.status(201).location(secretUrl(attempt.apiKey, secret.id)).json(secret);
+    },
+  );
 
-  router.delete('/v1/accounts/:apiKey/secrets/:secretId', audited('secret.revoke'), async (req: Request<SecretParams>, res: Response) => {
-    await revokeSecret(deps, { attempt: declaredAttempt(res), secretId: req.params.secretId, observe: upstreamObserver(res) });
-    res.status(204).end();
-  });
+  router.delete(
+    '/v1/accounts/:apiKey/secrets/:secretId',
+    audited('secret.revoke'),
+    async (req: Request<SecretParams>, res: Response) => {
+      await revokeSecret(deps, {
+        attempt: declaredAttempt(res),
+        secretId: req.params.secretId,
+        observe: upstreamObserver(res),
+      });
+      res.status(204).end();
+    },
+  );
 
   return router;
 }
