@@ -1,27 +1,17 @@
-import { type ColumnType, Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import type { AuditEventsTable, AuditOutcomesTable } from './audit/tables.ts';
+import type { AuditChainHeadTable, AuditEventsTable, AuditOutcomesTable } from './audit/audit.table.ts';
+import type { IdempotencyKeysTable } from './idempotency/idempotency-keys.table.ts';
 import type { Logger } from './logger.ts';
+import type { RateLimitHitsTable } from './rate-limit/rate-limit-hits.table.ts';
 
+/** Every table, each typed in the `*.table.ts` next to the repository that owns it. */
 export interface Database {
   audit_events: AuditEventsTable;
   audit_outcomes: AuditOutcomesTable;
-  rate_limit_hits: { key: string; hits: number; reset_at: Date };
-  audit_chain_head: { id: number; seq: string; hash: Buffer };
+  audit_chain_head: AuditChainHeadTable;
+  rate_limit_hits: RateLimitHitsTable;
   idempotency_keys: IdempotencyKeysTable;
-}
-
-interface IdempotencyKeysTable {
-  caller: string;
-  key: string;
-  fingerprint: Buffer;
-  state: 'in_flight' | 'done';
-  response_status: number | null;
-  response_body: ColumnType<unknown, string | null, string | null>;
-  response_location: string | null;
-  created_at: ColumnType<Date, never, never>;
-  locked_until: ColumnType<Date, never, never>;
-  expires_at: ColumnType<Date, never, never>;
 }
 
 export interface DatabaseOptions {

@@ -4,7 +4,7 @@ import { createDatabase, type Database } from './database.ts';
 import type { AppDeps } from './http/app.ts';
 import { createMetrics } from './http/metrics.ts';
 import type { RateLimitStoreFactory } from './http/rate-limit.middleware.ts';
-import { sharedRateLimitStore } from './http/rate-limit-store.ts';
+import { sharedRateLimitStore } from './rate-limit/shared-store.ts';
 import type { Logger } from './logger.ts';
 import type { Policy } from './policy/policy.ts';
 import { type CircuitBreaker, createCircuitBreaker } from './vonage/circuit-breaker.ts';

@@ -5,7 +5,7 @@ import { auditEventFor, requestId, startGateway, SUB_KEY } from './support/harne
 import { albToken, type Idp, startIdp } from './support/idp.ts';
 
 /**
- * Each preset with its proxy's real token shape (shared/notes/identity-and-audit.md §A), verified
+ * Each preset with its proxy's real token shape (as each proxy documents it), verified
  * against keys published by a local IdP. Only the key location is overridden where a preset's is fixed.
  */
 

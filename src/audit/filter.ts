@@ -2,7 +2,7 @@ import type { InvalidParam } from '../errors.ts';
 import { isAsciiEmail } from '../identity/identity-values.ts';
 import { API_KEY_PATTERN } from '../vonage/identifiers.ts';
 import type { AuditFilter } from './query.ts';
-import { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditAction, type AuditOutcome } from './tables.ts';
+import { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditAction, type AuditOutcome } from './audit.table.ts';
 
 /**
  * The one parser of audit filters, for the API's query string and the reviewers' CLI alike. Values

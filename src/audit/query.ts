@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
 import { AppError } from '../errors.ts';
-import type { AuditAction, AuditOutcome } from './tables.ts';
+import type { AuditAction, AuditOutcome } from './audit.table.ts';
 
 export interface AuditFilter {
   action?: AuditAction;

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
 import { AppError, unavailable } from '../errors.ts';
 import type { Identity } from '../identity/identity.ts';
-import type { AuditAction, NewAuditEvent, RecordedOutcome } from './tables.ts';
+import type { AuditAction, NewAuditEvent, RecordedOutcome } from './audit.table.ts';
 
 /** What is known about an attempt before anything is decided. Never holds the secret value. */
 export interface AuditAttempt {

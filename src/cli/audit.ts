@@ -4,7 +4,7 @@ import { verifyChain } from '../audit/chain.ts';
 import { EXPORT_FORMATS } from '../audit/export-formats.ts';
 import { exportAuditEvents } from '../audit/query.ts';
 import { parseAuditFilter } from '../audit/filter.ts';
-import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../audit/tables.ts';
+import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../audit/audit.table.ts';
 import { createDatabase } from '../database.ts';
 import { createLogger } from '../logger.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Vonage's error bodies, copied from shared/vonage/account.yml and NOTES.md (§7-9), so the sandbox
+ * Vonage's error bodies, copied from the Account API specification and observed answers, so the sandbox
  * answers the way the real API does. `instance` is Vonage's opaque trace id.
  */
 export type VonageProblemName =

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { vonageProblem, type VonageProblemName } from './vonage-problems.ts';
 
 /**
- * A stateful stand-in for Vonage's secret-management API (shared/vonage/account.yml): at most two
+ * A stateful stand-in for Vonage's secret-management API (the Account API's /accounts/{key}/secrets): at most two
  * secrets per api key, the last secret can't be revoked, Basic auth by the master key, and Vonage's
  * own error bodies. `npm run dev` uses it as a sandbox; the tests use it as the fake upstream, with
  * fault modes and a record of every request it received. It refuses to run in production.

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { AuditAttempt } from '../audit/recorder.ts';
-import type { AuditAction } from '../audit/tables.ts';
+import type { AuditAction } from '../audit/audit.table.ts';
 import { type AuditDeps, auditTrail } from '../audit/trail.ts';
 import { API_KEY_PATTERN, SECRET_ID_PATTERN } from '../vonage/identifiers.ts';
 import { context, verifiedIdentity } from './context.ts';

@@ -20,7 +20,10 @@ const problemSchema = z.object({
 });
 type VonageProblem = z.infer<typeof problemSchema>;
 
-/** Business-rule refusals, told apart by the `type` fragment, not by status or title (NOTES.md §7-8). */
+/**
+ * Business-rule refusals, told apart by the `type` fragment: Vonage answers both with 403 or 409 and
+ * varying titles, but the fragment is stable.
+ */
 const BUSINESS_RULES = ['#maximum-secrets-allowed', '#add-excess-secret', '#delete-last-secret'];
 
 function parseProblem(text: string): VonageProblem {

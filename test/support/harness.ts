@@ -10,7 +10,7 @@ import { createDatabase, type Database } from '../../src/database.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { type AppDeps, createApp } from '../../src/http/app.ts';
 import type { Metrics } from '../../src/http/metrics.ts';
-import { sharedRateLimitStore } from '../../src/http/rate-limit-store.ts';
+import { sharedRateLimitStore } from '../../src/rate-limit/shared-store.ts';
 import type { JwtSettings } from '../../src/identity/jwt-settings.ts';
 import { createLogger } from '../../src/logger.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
@@ -25,7 +25,7 @@ export const UNMANAGED_KEY = 'zzzz9999';
 /** Well-formed, but no secret has it (the id from Vonage's own 404 example). */
 export const UNKNOWN_SECRET_ID = '07239aeb-d756-4c32-a1de-cf64f8b21827';
 
-/** The policy from the issue, verbatim in shape. */
+/** A policy with every kind of grant: group and email, all accounts and one, secrets and audit actions. */
 export const TEST_POLICY = `
 accounts: [abcd1234, sub00001]
 grants:

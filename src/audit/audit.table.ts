@@ -48,6 +48,13 @@ export interface AuditOutcomesTable {
   chain_hash: ColumnType<Buffer | null, never, never>;
 }
 
+/** The single head of the hash chain, moved only by the chain trigger. */
+export interface AuditChainHeadTable {
+  id: number;
+  seq: string;
+  hash: Buffer;
+}
+
 export type NewAuditEvent = Insertable<AuditEventsTable>;
 export type NewAuditOutcome = Insertable<AuditOutcomesTable>;
 export type AuditEventRow = Selectable<AuditEventsTable>;
