@@ -41,42 +41,43 @@ const vonageBaseUrl = z
   )
   .transform((url) => url.origin);
 
-const trustedProxyCidrs = z
-  .string()
-  .prefault('loopback')
-  .transform((value) =>
-    value
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter(Boolean),
-  )
-  .refine((cidrs) => cidrs.length > 0, 'must name at least one address range')
-  .superRefine((cidrs, ctx) => {
-    for (const cidr of cidrs) {
-      try {
-        proxyaddr.compile(cidr);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `"${cidr}" is not an IP address, CIDR range or proxy-addr name` });
+/** `a, b,,c` → ['a', 'b', 'c']; each entry is then checked on its own, and named in the report. */
+const commaList = (fallback: string, check: (entry: string) => string | null) =>
+  z
+    .string()
+    .prefault(fallback)
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .superRefine((entries, ctx) => {
+      for (const entry of entries) {
+        const problem = check(entry);
+        if (problem) ctx.addIssue({ code: 'custom', message: `"${entry}" ${problem}` });
       }
-    }
-  });
+    });
 
-const origins = z
-  .string()
-  .prefault('')
-  .transform((value) =>
-    value
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter(Boolean),
-  )
-  .superRefine((list, ctx) => {
-    for (const origin of list) {
-      if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
-        ctx.addIssue({ code: 'custom', message: `"${origin}" is not an exact origin such as https://app.example.com` });
-      }
-    }
-  });
+const compiles = (cidr: string) => {
+  try {
+    proxyaddr.compile(cidr);
+    return null;
+  } catch {
+    return 'is not an IP address, CIDR range or proxy-addr name';
+  }
+};
+
+const trustedProxyCidrs = commaList('loopback', compiles).refine(
+  (cidrs) => cidrs.length > 0,
+  'must name at least one address range',
+);
+
+const origins = commaList('', (origin) =>
+  URL.canParse(origin) && new URL(origin).origin === origin
+    ? null
+    : 'is not an exact origin such as https://app.example.com',
+);
 
 const envSchema = z
   .object({

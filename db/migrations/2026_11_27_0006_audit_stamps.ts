@@ -8,6 +8,19 @@ import { type Kysely, sql } from 'kysely';
  * earlier than its event. `client_ip` becomes `inet`, so a forwarded header's `=1+2` can never be stored.
  * Frozen in time: migrations never import application code.
  */
+/** Linking a record into the chain, unchanged from 0003: the part both versions of the function share. */
+const LINK = `
+      select * into head from audit_chain_head where id = 1 for update;
+      new.chain_seq := head.seq + 1;
+      if tg_table_name = 'audit_events' then
+        canonical := audit_event_canonical(new);
+      else
+        canonical := audit_outcome_canonical(new);
+      end if;
+      new.chain_hash := sha256(head.hash || convert_to(canonical, 'UTF8'));
+      update audit_chain_head set seq = new.chain_seq, hash = new.chain_hash where id = 1;
+      return new;`;
+
 export async function up(db: Kysely<any>): Promise<void> {
   // A plain sequence that only the trigger draws from: an identity column can be overridden by the caller.
   await sql`alter table audit_events alter column id drop identity`.execute(db);
@@ -46,16 +59,7 @@ export async function up(db: Kysely<any>): Promise<void> {
         new.recorded_at := greatest(clock_timestamp(), event.occurred_at);
         new.api_key := event.api_key;
       end if;
-      select * into head from audit_chain_head where id = 1 for update;
-      new.chain_seq := head.seq + 1;
-      if tg_table_name = 'audit_events' then
-        canonical := audit_event_canonical(new);
-      else
-        canonical := audit_outcome_canonical(new);
-      end if;
-      new.chain_hash := sha256(head.hash || convert_to(canonical, 'UTF8'));
-      update audit_chain_head set seq = new.chain_seq, hash = new.chain_hash where id = 1;
-      return new;
+      ${sql.raw(LINK)}
     end
   $$`.execute(db);
 }
@@ -67,16 +71,7 @@ export async function down(db: Kysely<any>): Promise<void> {
       head audit_chain_head%rowtype;
       canonical text;
     begin
-      select * into head from audit_chain_head where id = 1 for update;
-      new.chain_seq := head.seq + 1;
-      if tg_table_name = 'audit_events' then
-        canonical := audit_event_canonical(new);
-      else
-        canonical := audit_outcome_canonical(new);
-      end if;
-      new.chain_hash := sha256(head.hash || convert_to(canonical, 'UTF8'));
-      update audit_chain_head set seq = new.chain_seq, hash = new.chain_hash where id = 1;
-      return new;
+      ${sql.raw(LINK)}
     end
   $$`.execute(db);
   await sql`alter table audit_events alter column client_ip type text using host(client_ip)`.execute(db);
