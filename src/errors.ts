@@ -34,6 +34,9 @@ export interface AppErrorOptions {
   invalidParams?: InvalidParam[];
   /** A machine-readable reason an operator can act on (identity failures). */
   reason?: string;
+  /** On a 403: the policy action that was missing, and the account it was needed on. */
+  action?: string;
+  apiKey?: string;
   /** When the caller may try again; the HTTP layer turns it into Retry-After. */
   retryAfterSeconds?: number;
   /** The methods a path supports, for a 405; the HTTP layer turns it into Allow. */

@@ -18,7 +18,9 @@ import { validateAgainstContract } from './openapi.ts';
 import { type RateLimitStoreFactory, type RateLimits, rateLimits } from './rate-limit.middleware.ts';
 import { requestContext } from './request-context.middleware.ts';
 import { auditEventsRouter } from './routes/audit-events.routes.ts';
+import { contractRouter } from './routes/contract.routes.ts';
 import { healthRouter, type Lifecycle } from './routes/health.routes.ts';
+import { meRouter } from './routes/me.routes.ts';
 import { secretsRouter } from './routes/secrets.routes.ts';
 
 export interface AppDeps {
@@ -73,9 +75,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(helmet());
   app.use(healthRouter(deps.db, deps.lifecycle ?? { isDraining: () => false }));
+  app.use(contractRouter());
   app.use('/v1', noStore, refuseCrossSiteRequests(deps.allowedOrigins ?? []));
   app.use('/v1', authenticate(deps.identity));
   app.use('/v1', rateLimits(deps.rateLimits, deps.rateLimitStore));
+  app.use(meRouter(deps.policy, contract));
   app.use(secretsRouter({ policy: deps.policy, vonage: deps.vonage, audit, idempotency }, contract));
   app.use(
     auditEventsRouter(

@@ -114,7 +114,7 @@ export function sendProblem(logger: Logger): ErrorRequestHandler {
     // Too late for a problem body (a streamed export failed midway): abort, so the client sees an error,
     // not a short file.
     if (res.headersSent) return res.destroy();
-    const { type, invalidParams, reason } = appError.options;
+    const { type, invalidParams, reason, action, apiKey } = appError.options;
     res.set(headersOf(appError));
     res
       .status(appError.status)
@@ -126,6 +126,8 @@ export function sendProblem(logger: Logger): ErrorRequestHandler {
         detail: appError.message,
         request_id: ctx.requestId,
         ...(reason ? { reason } : {}),
+        ...(action ? { action } : {}),
+        ...(apiKey ? { api_key: apiKey } : {}),
         ...(invalidParams ? { invalid_params: invalidParams } : {}),
       });
   };

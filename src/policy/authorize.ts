@@ -2,12 +2,33 @@ import { AppError } from '../errors.ts';
 import type { Identity } from '../identity/identity.ts';
 import type { Action, Grant, Policy } from './policy.ts';
 
+/**
+ * The one decision: does a grant allow this identity this action (on this account)? The service's
+ * checks, GET /v1/me and `npm run policy -- can-i` all ask it here, so they can never disagree.
+ */
+
 const grantMatches = (grant: Grant, identity: Identity, action: Action, apiKey: string | null) =>
   (grant.email !== undefined ? grant.email === identity.email : identity.groups.includes(grant.group ?? '')) &&
   grant.actions.has(action) &&
   (apiKey === null || grant.accounts === '*' || grant.accounts.has(apiKey));
 
+export interface Decision {
+  allowed: boolean;
+  /** The first grant that allows it, with its position in the policy file. */
+  grant?: { index: number; grant: Grant };
+  /** Why not, when not allowed. */
+  reason?: 'unmanaged_account' | 'no_grant';
+}
+
 export const isManagedAccount = (policy: Policy, apiKey: string) => policy.accounts.has(apiKey);
+
+/** `apiKey` is null for account-independent actions (audit:read). */
+export function decide(policy: Policy, identity: Identity, action: Action, apiKey: string | null): Decision {
+  if (apiKey !== null && !isManagedAccount(policy, apiKey)) return { allowed: false, reason: 'unmanaged_account' };
+  const index = policy.grants.findIndex((grant) => grantMatches(grant, identity, action, apiKey));
+  const grant = policy.grants[index];
+  return grant ? { allowed: true, grant: { index, grant } } : { allowed: false, reason: 'no_grant' };
+}
 
 /** An api key the policy does not list is answered as if it did not exist, and never forwarded. */
 export function assertManagedAccount(policy: Policy, apiKey: string): void {
@@ -16,10 +37,15 @@ export function assertManagedAccount(policy: Policy, apiKey: string): void {
   }
 }
 
+/** A 403 names the action (and account) to ask for, so a person knows what access request to file. */
 export function assertAllowed(policy: Policy, identity: Identity, action: Action, apiKey: string | null = null): void {
-  if (!policy.grants.some((grant) => grantMatches(grant, identity, action, apiKey))) {
+  if (!decide(policy, identity, action, apiKey).allowed) {
     const target = apiKey === null ? '' : ` on account "${apiKey}"`;
-    throw new AppError('forbidden', 403, `You are not allowed to ${action}${target}.`);
+    const ask = apiKey === null ? action : `${action} on ${apiKey}`;
+    throw new AppError('forbidden', 403, `You are not allowed to ${action}${target}. Ask for ${ask}.`, {
+      action,
+      apiKey: apiKey ?? undefined,
+    });
   }
 }
 

@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs';
+import { Router } from 'express';
+import { parse } from 'yaml';
+import { OPENAPI_SPEC_PATH } from '../openapi.ts';
+
+/**
+ * The contract, served as the repository holds it, so client generators and frontends need no copy.
+ * It holds no secrets or data, so it needs no identity. Read once at start.
+ */
+export function contractRouter(): Router {
+  const yaml = readFileSync(OPENAPI_SPEC_PATH, 'utf8');
+  const json = JSON.stringify(parse(yaml));
+  const router = Router({ caseSensitive: true, strict: true });
+  router.get('/openapi.yaml', (_req, res) => {
+    res.type('application/yaml').set('Cache-Control', 'no-cache').send(yaml);
+  });
+  router.get('/openapi.json', (_req, res) => {
+    res.type('application/json').set('Cache-Control', 'no-cache').send(json);
+  });
+  return router;
+}

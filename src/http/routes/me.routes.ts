@@ -1,0 +1,19 @@
+import { type Request, type RequestHandler, type Response, Router } from 'express';
+import { capabilities } from '../../policy/capabilities.ts';
+import type { Policy } from '../../policy/policy.ts';
+import { verifiedIdentity } from '../context.ts';
+
+/** Who am I, what may I do: for any verified caller, from the same decisions that authorise requests. */
+export function meRouter(policy: Policy, contract: RequestHandler[]): Router {
+  const router = Router({ caseSensitive: true, strict: true });
+  router.get('/v1/me', contract, (_req: Request, res: Response) => {
+    const identity = verifiedIdentity(res);
+    res.json({
+      email: identity.email,
+      user: identity.user,
+      groups: identity.groups,
+      ...capabilities(policy, identity),
+    });
+  });
+  return router;
+}
