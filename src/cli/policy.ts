@@ -1,0 +1,111 @@
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Identity } from '../identity/identity.ts';
+import { normaliseEmail, validGroups } from '../identity/identity-values.ts';
+import { decide } from '../policy/authorize.ts';
+import { capabilities, isAccountAction } from '../policy/capabilities.ts';
+import { ACTIONS, type Action, type Grant, loadPolicy, type Policy, PolicyError } from '../policy/policy.ts';
+
+export const HELP = `Usage: npm run policy -- <command> [options]
+
+Policy as code: check an access policy in a pull request, and ask what it allows, with the same
+validation and the same decisions the service uses.
+
+Commands:
+  check FILE                                   validate; exit 1 naming every problem
+  can-i --email E [--groups g1,g2] ACTION [API_KEY]
+                                               print yes or no and the grant that decided; exit 0 yes, 1 no
+  explain --email E [--groups g1,g2]           print what GET /v1/me would answer
+
+Options:
+  --policy FILE   the policy for can-i and explain (default: $ACCESS_POLICY_FILE)
+
+Actions: ${ACTIONS.join(', ')}
+
+Examples:
+  npm run policy -- check k8s/base/policy.yaml
+  npm run policy -- can-i --policy k8s/base/policy.yaml --email alice@example.com secrets:create sub00001
+`;
+
+const OPTIONS = {
+  email: { type: 'string' },
+  groups: { type: 'string' },
+  policy: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+class UsageError extends Error {}
+
+const describeGrant = (index: number, grant: Grant) => {
+  const who = grant.email !== undefined ? `email ${grant.email}` : `group ${grant.group}`;
+  const where = grant.accounts === '*' ? 'all accounts' : [...grant.accounts].join(', ');
+  return `grants[${index}]: ${who} → ${[...grant.actions].join(', ')} on ${where}`;
+};
+
+function identityFrom(values: { email?: string; groups?: string }): Identity {
+  if (!values.email) throw new UsageError('--email is required');
+  try {
+    const groups = values.groups ? validGroups(values.groups.split(','), 'malformed', '--groups') : [];
+    return { email: normaliseEmail(values.email, 'malformed', '--email'), user: null, groups };
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function canI(policy: Policy, identity: Identity, positionals: string[], out: (text: string) => void): number {
+  const [action, apiKey] = positionals as [string | undefined, string | undefined];
+  if (!action || !ACTIONS.includes(action as Action))
+    throw new UsageError(`ACTION must be one of ${ACTIONS.join(', ')}`);
+  if (isAccountAction(action as Action) && !apiKey) throw new UsageError(`${action} needs an API_KEY`);
+  const decision = decide(
+    policy,
+    identity,
+    action as Action,
+    isAccountAction(action as Action) ? (apiKey as string) : null,
+  );
+  if (decision.grant) out(`yes\n  ${describeGrant(decision.grant.index, decision.grant.grant)}\n`);
+  else if (decision.reason === 'unmanaged_account')
+    out(`no\n  ${apiKey} is not in the policy's accounts (answered 404)\n`);
+  else
+    out(
+      `no\n  no grant gives ${action}${apiKey ? ` on ${apiKey}` : ''} to ${identity.email} (groups: ${identity.groups.join(', ') || 'none'})\n`,
+    );
+  return decision.allowed ? 0 : 1;
+}
+
+const said = (out: (text: string) => void, text: string, code: number) => {
+  out(text);
+  return code;
+};
+
+/** Runs one command, writing to `out`; returns the exit code (2 for a usage error). */
+export function runPolicyCli(args: string[], env: NodeJS.ProcessEnv, out: (text: string) => void): number {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: OPTIONS });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) return said(out, HELP, values.help ? 0 : 2);
+  try {
+    if (command === 'check') {
+      if (!rest[0]) throw new UsageError('check needs a FILE');
+      const policy = loadPolicy(rest[0]);
+      out(`ok: ${policy.accounts.size} accounts, ${policy.grants.length} grants\n`);
+      return 0;
+    }
+    const file = values.policy ?? env.ACCESS_POLICY_FILE;
+    if (!file) throw new UsageError('--policy FILE (or ACCESS_POLICY_FILE) is required');
+    if (command === 'can-i') return canI(loadPolicy(file), identityFrom(values), rest, out);
+    if (command === 'explain') {
+      const identity = identityFrom(values);
+      out(`${JSON.stringify({ ...identity, ...capabilities(loadPolicy(file), identity) }, null, 2)}\n`);
+      return 0;
+    }
+    throw new UsageError(`unknown command "${command}"; see --help`);
+  } catch (error) {
+    if (error instanceof PolicyError) return said(out, `${error.message}\n`, 1);
+    if (error instanceof UsageError) return said(out, `policy: ${error.message}\n`, 2);
+    throw error;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.exitCode = runPolicyCli(process.argv.slice(2), process.env, (text) => process.stdout.write(text));
+}

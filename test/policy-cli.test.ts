@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { runPolicyCli } from '../src/cli/policy.ts';
+import { TEST_POLICY } from './support/harness.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'policy-cli-'));
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+const good = file('good.yaml', TEST_POLICY);
+const bad = file(
+  'bad.yaml',
+  'accounts: ["abcd/1234"]\ngrants:\n  - {group: g, email: a@b.co, actions: [audit:read]}\n  - {group: h, actions: [secrets:delete]}\n',
+);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(...args: string[]) {
+  let output = '';
+  const code = runPolicyCli(args, {}, (text) => {
+    output += text;
+  });
+  return { code, output };
+}
+
+describe('npm run policy -- check', () => {
+  test('when the file is valid, then it exits 0', () => {
+    expect(run('check', good)).toEqual({ code: 0, output: 'ok: 2 accounts, 4 grants\n' });
+  });
+
+  test('when the file has several problems, then it exits 1 and names every one', () => {
+    const { code, output } = run('check', bad);
+
+    expect(code).toBe(1);
+    expect(output).toMatch(/accounts\.0: must be 6-32 letters or digits/);
+    expect(output).toMatch(/grants\.1\.actions\.0/);
+    expect(output).toMatch(/exactly one of group or email/);
+  });
+});
+
+describe('npm run policy -- can-i', () => {
+  test.each([
+    [
+      ['--email', 'alice@example.com', 'secrets:create', 'sub00001'],
+      0,
+      /^yes\n {2}grants\[2\]: email alice@example\.com/,
+    ],
+    [
+      ['--email', 'a@example.com', '--groups', 'staff,platform-admins', 'secrets:revoke', 'abcd1234'],
+      0,
+      /^yes\n {2}grants\[0\]: group platform-admins/,
+    ],
+    [
+      ['--email', 'alice@example.com', 'secrets:revoke', 'sub00001'],
+      1,
+      /^no\n {2}no grant gives secrets:revoke on sub00001 to alice@example\.com/,
+    ],
+    [['--email', 'r@example.com', '--groups', 'security-reviewers', 'audit:read'], 0, /^yes\n {2}grants\[3\]/],
+    [
+      ['--email', 'a@example.com', '--groups', 'platform-admins', 'secrets:read', 'zzzz9999'],
+      1,
+      /not in the policy's accounts/,
+    ],
+  ])('when asked %j, then it exits %i with the deciding grant', (args, code, output) => {
+    const result = run('can-i', '--policy', good, ...args);
+
+    expect(result.code).toBe(code);
+    expect(result.output).toMatch(output);
+  });
+
+  test.each([
+    ['no email', ['secrets:read', 'sub00001']],
+    ['an unknown action', ['--email', 'a@example.com', 'secrets:delete', 'sub00001']],
+    ['a secrets action without an account', ['--email', 'a@example.com', 'secrets:read']],
+    ['a look-alike email', ['--email', '\u212Aate@example.com', 'secrets:read', 'sub00001']],
+  ])('when the question has %s, then it exits 2 with a usage error', (_label, args) => {
+    expect(run('can-i', '--policy', good, ...args)).toMatchObject({
+      code: 2,
+      output: expect.stringMatching(/^policy: /),
+    });
+  });
+});
+
+describe('npm run policy -- explain', () => {
+  test('when asked about alice, then it prints what GET /v1/me would answer', () => {
+    const { code, output } = run('explain', '--policy', good, '--email', 'Alice@Example.com');
+
+    expect(code).toBe(0);
+    expect(JSON.parse(output)).toEqual({
+      email: 'alice@example.com',
+      user: null,
+      groups: [],
+      accounts: [{ api_key: 'sub00001', actions: ['secrets:read', 'secrets:create'] }],
+      actions: [],
+    });
+  });
+});
