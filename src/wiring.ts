@@ -63,6 +63,7 @@ export async function buildDependencies(
     metrics,
     idempotencyHmacKey: config.idempotencyHmacKey,
     allowedOrigins: config.corsAllowedOrigins,
+    authMode: config.auth.mode,
     closeOnShutdown: closers,
   };
 }

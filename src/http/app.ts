@@ -11,6 +11,7 @@ import type { Logger } from '../logger.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { VonageSecrets } from '../vonage/client.ts';
 import { identityEncodingOnly, noStore, refuseCrossSiteRequests } from './browser-guards.middleware.ts';
+import { corsForListedOrigins } from './cors.middleware.ts';
 import { sendProblem } from './errors.middleware.ts';
 import { authenticate } from './identity.middleware.ts';
 import type { Metrics } from './metrics.ts';
@@ -40,6 +41,8 @@ export interface AppDeps {
   idempotencyHmacKey: string;
   /** Other origins whose pages may call /v1 (CORS_ALLOWED_ORIGINS); empty by default. */
   allowedOrigins?: string[];
+  /** jwt mode: browsers on listed origins may send Authorization (CORS). */
+  authMode?: 'headers' | 'jwt';
   /** Further pools to close on shutdown, after the requests in flight have finished. */
   closeOnShutdown?: Array<() => Promise<void>>;
   lifecycle?: Lifecycle;
@@ -76,7 +79,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(helmet());
   app.use(healthRouter(deps.db, deps.lifecycle ?? { isDraining: () => false }));
   app.use(contractRouter());
-  app.use('/v1', noStore, refuseCrossSiteRequests(deps.allowedOrigins ?? []));
+  const origins = deps.allowedOrigins ?? [];
+  app.use('/v1', noStore, corsForListedOrigins(origins, deps.authMode === 'jwt'), refuseCrossSiteRequests(origins));
   app.use('/v1', authenticate(deps.identity));
   app.use('/v1', rateLimits(deps.rateLimits, deps.rateLimitStore));
   app.use(meRouter(deps.policy, contract));
