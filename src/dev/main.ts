@@ -20,7 +20,7 @@ import { startVonageSandbox } from './vonage-sandbox.ts';
 
 const SANDBOX = { masterKey: 'abcd1234', masterSecret: 'Sandbox5ecret', subAccounts: ['sub00001'] };
 const defaultPolicyFile = fileURLToPath(new URL('./dev-policy.yaml', import.meta.url));
-const dataDir = fileURLToPath(new URL('../../.data', import.meta.url));
+const dataDir = process.env.DEV_DATA_DIR ?? fileURLToPath(new URL('../../.data', import.meta.url));
 /** What a developer may override from the environment; everything else is the sandbox's. */
 const OVERRIDABLE = [
   'PORT',
@@ -72,12 +72,15 @@ function printBanner(url: string, policyFile: string): void {
   const headers = `-H 'X-Forwarded-Email: dev@example.com' -H 'X-Forwarded-Groups: developers'`;
   console.log(`
 Vonage Secrets Gateway (dev sandbox) listening on ${url} (loopback only)
-  database: embedded PGlite in .data/   upstream: built-in Vonage sandbox (2-secret limit, last-secret rule)
+  database: embedded PGlite in ${dataDir}   upstream: built-in Vonage sandbox (2-secret limit, last-secret rule)
   state: kept across restarts; \`npm run dev -- --reset\` wipes the secrets and the audit log together
 
 Dev policy (${policyFile}; set DEV_POLICY_FILE for your own):
 ${readFileSync(policyFile, 'utf8').replace(/^/gm, '  ')}
+  contract: ${url}/openapi.json (or .yaml)   who am I: ${url}/v1/me
+
 Try it (identity headers are trusted from loopback, as from the SSO proxy):
+  curl -s ${url}/v1/me ${headers}
   curl -s ${url}/v1/accounts/abcd1234/secrets ${headers}
   curl -s -X POST ${url}/v1/accounts/abcd1234/secrets ${headers} -H 'Content-Type: application/json' -d '{"secret":"Example5ecret"}'
   curl -s ${url}/v1/audit-events ${headers}

@@ -1,0 +1,101 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
+
+/** `npm run dev` as an app developer runs it: its own options, its banner, and state across restarts. */
+
+const dir = mkdtempSync(join(tmpdir(), 'dev-sandbox-'));
+const policyFile = join(dir, 'policy.yaml');
+writeFileSync(
+  policyFile,
+  'accounts: [abcd1234]\ngrants:\n  - {group: testers, accounts: ["*"], actions: [secrets:read, secrets:create, audit:read]}\n',
+);
+const caller = { 'X-Forwarded-Email': 'tess@example.com', 'X-Forwarded-Groups': 'testers' };
+const running = new Set<ChildProcess>();
+afterAll(() => {
+  for (const child of running) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+
+/** Starts the dev server and resolves with its banner once it prints one. */
+function startDev(port: number, ...args: string[]): Promise<{ banner: string; stop(): Promise<void> }> {
+  const env = {
+    PATH: process.env.PATH,
+    PORT: String(port),
+    DEV_DATA_DIR: join(dir, 'data'),
+    DEV_POLICY_FILE: policyFile,
+    RATE_LIMIT_WRITES_PER_MINUTE: '2',
+    LOG_LEVEL: 'error',
+  };
+  const child = spawn(process.execPath, ['src/dev/main.ts', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      child.removeAllListeners('exit');
+      child.once('exit', () => resolve(void running.delete(child))).kill('SIGTERM');
+    });
+  return new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      if (output.includes('Try it')) resolve({ banner: output, stop });
+    });
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.once('exit', (code) => reject(new Error(`dev server exited ${code}: ${output}`)));
+  });
+}
+
+const api = (port: number, path: string, init: RequestInit = {}) =>
+  fetch(`http://127.0.0.1:${port}${path}`, {
+    ...init,
+    headers: { ...caller, 'Content-Type': 'application/json', ...init.headers },
+  });
+
+describe('npm run dev', () => {
+  test('when started with overrides, then it binds loopback on PORT, uses DEV_POLICY_FILE and the write budget, and keeps state until --reset', async () => {
+    const port = await freePort();
+    const first = await startDev(port);
+    expect(first.banner).toContain(`listening on http://127.0.0.1:${port} (loopback only)`);
+    expect(first.banner).toContain(`/openapi.json`);
+    expect(first.banner).toContain(`/v1/me`);
+    expect(first.banner).toContain('npm run dev -- --reset');
+    const statuses = [];
+    for (let i = 0; i < 3; i += 1)
+      statuses.push(
+        (
+          await api(port, '/v1/accounts/abcd1234/secrets', {
+            method: 'POST',
+            body: JSON.stringify({ secret: exampleSecret() }),
+          })
+        ).status,
+      );
+    expect(statuses).toEqual([201, 409, 429]); // the sandbox's 2-secret limit, then RATE_LIMIT_WRITES_PER_MINUTE=2
+    await first.stop();
+
+    const second = await startDev(port);
+    const kept = (await (await api(port, '/v1/accounts/abcd1234/secrets')).json()) as { secrets: unknown[] };
+    const audit = (await (await api(port, '/v1/audit-events')).json()) as { events: unknown[] };
+    expect(kept.secrets).toHaveLength(2);
+    expect(audit.events).toHaveLength(2);
+    await second.stop();
+
+    const reset = await startDev(port, '--reset');
+    const fresh = (await (await api(port, '/v1/accounts/abcd1234/secrets')).json()) as { secrets: unknown[] };
+    const empty = (await (await api(port, '/v1/audit-events')).json()) as { events: unknown[] };
+    expect(fresh.secrets).toHaveLength(1);
+    expect(empty.events).toHaveLength(0);
+    await reset.stop();
+  }, 60_000);
+});
