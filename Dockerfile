@@ -7,7 +7,9 @@ RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json openapi-internal.yaml ./
 COPY src ./src
 COPY db ./db
-RUN npx tsc -p tsconfig.build.json && cp openapi-internal.yaml dist/
+COPY tools ./tools
+# The service, then the console (esbuild bundle, typed client generated from the contract).
+RUN npx tsc -p tsconfig.build.json && cp openapi-internal.yaml dist/ && node tools/build-console.ts dist/console
 
 # Production dependencies only: no dev tools, no test files.
 FROM node:24.21.0-bookworm-slim AS deps

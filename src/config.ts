@@ -109,6 +109,7 @@ const envSchema = z
     METRICS_PORT: integer(9464, 1, 65535),
     AUTH_MODE: z.enum(['headers', 'jwt']).default('headers'),
     CORS_ALLOWED_ORIGINS: origins,
+    SECRET_MAX_AGE_DAYS: integer(90, 1, 3650),
   })
   .extend(jwtEnvSchema.shape);
 
@@ -140,6 +141,8 @@ export interface Config {
   auth: AuthConfig;
   /** Other origins whose pages may call /v1; empty means same-origin only. */
   corsAllowedOrigins: string[];
+  /** Secrets older than this many days are flagged as overdue for rotation. */
+  secretMaxAgeDays: number;
 }
 
 export class ConfigError extends Error {
@@ -198,5 +201,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     metricsPort: e.METRICS_PORT,
     auth,
     corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS,
+    secretMaxAgeDays: e.SECRET_MAX_AGE_DAYS,
   });
 }

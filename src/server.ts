@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import type { Express } from 'express';
 import { type AppDeps, createApp } from './http/app.ts';
 import { startMetricsServer } from './http/metrics.ts';
 import { sweepExpiredKeys } from './idempotency/store.ts';
@@ -29,6 +30,8 @@ export interface ServeOptions {
   metricsPort?: number;
   /** The interface to bind; omitted, every interface (a pod). The dev sandbox binds loopback. */
   host?: string;
+  /** Wraps the app (the dev sandbox puts its sign-in in front); omitted in production. */
+  outer?: (app: Express) => Express;
 }
 
 /**
@@ -37,7 +40,8 @@ export interface ServeOptions {
  */
 export async function serve(deps: Omit<AppDeps, 'lifecycle'>, options: ServeOptions): Promise<Running> {
   let draining = false;
-  const app = createApp({ ...deps, lifecycle: { isDraining: () => draining } });
+  const inner = createApp({ ...deps, lifecycle: { isDraining: () => draining } });
+  const app = options.outer ? options.outer(inner) : inner;
   const server = await listen(createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app), options.port, options.host);
   const metricsServer =
     options.metricsPort === undefined ? undefined : await startMetricsServer(deps.metrics, options.metricsPort);

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { Kysely } from 'kysely';
 import type { Config } from './config.ts';
 import { createDatabase, type Database } from './database.ts';
@@ -19,6 +20,8 @@ export interface Parts {
   /** The database, if not a pool on config.databaseUrl (PGlite in dev). Also used for long reads. */
   db?: Kysely<Database>;
   breaker?: CircuitBreaker;
+  /** The built console; omitted, the folder `npm run build` writes (dist/console beside dist/src). */
+  consoleDir?: string;
   /** null: each instance counts in memory; omitted: counts are shared through Postgres. */
   rateLimitStore?: RateLimitStoreFactory | null;
 }
@@ -64,6 +67,8 @@ export async function buildDependencies(
     idempotencyHmacKey: config.idempotencyHmacKey,
     allowedOrigins: config.corsAllowedOrigins,
     authMode: config.auth.mode,
+    secretMaxAgeDays: config.secretMaxAgeDays,
+    consoleDir: parts.consoleDir ?? fileURLToPath(new URL('../console', import.meta.url)),
     closeOnShutdown: closers,
   };
 }

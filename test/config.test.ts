@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       metricsPort: 9464,
       auth: { mode: 'headers' },
       corsAllowedOrigins: [],
+      secretMaxAgeDays: 90,
     });
   });
 

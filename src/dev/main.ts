@@ -9,6 +9,8 @@ import { migrateToLatest } from '../migrate.ts';
 import { loadPolicy } from '../policy/policy.ts';
 import { serve, shutdownOnSignals } from '../server.ts';
 import { buildDependencies } from '../wiring.ts';
+import { buildConsole } from '../../tools/build-console.ts';
+import { withDevSignIn } from './dev-sign-in.ts';
 import { startVonageSandbox } from './vonage-sandbox.ts';
 
 /**
@@ -61,10 +63,18 @@ async function main(): Promise<void> {
   const config = loadConfig(devEnvironment(sandbox.url));
   const logger = createLogger(config.logLevel);
   const policy = loadPolicy(config.accessPolicyFile);
-  const deps = await buildDependencies(config, policy, logger, { db, rateLimitStore: null });
-  const running = await serve(deps, { port: config.port, host: '127.0.0.1', shutdownTimeoutMs: 5_000 });
+  const consoleDir = `${dataDir}/console`;
+  await buildConsole(consoleDir, { quiet: true });
+  const stopWatching = await buildConsole(consoleDir, { watch: true, quiet: true }); // rebuilds as you edit
+  const deps = await buildDependencies(config, policy, logger, { db, rateLimitStore: null, consoleDir });
+  const running = await serve(deps, {
+    port: config.port,
+    host: '127.0.0.1',
+    shutdownTimeoutMs: 5_000,
+    outer: (app) => withDevSignIn(policy, app),
+  });
   shutdownOnSignals(running, logger);
-  running.server.once('close', () => void sandbox.close());
+  running.server.once('close', () => void Promise.all([sandbox.close(), stopWatching()]));
   printBanner(running.url, config.accessPolicyFile);
 }
 
@@ -77,6 +87,7 @@ Vonage Secrets Gateway (dev sandbox) listening on ${url} (loopback only)
 
 Dev policy (${policyFile}; set DEV_POLICY_FILE for your own):
 ${readFileSync(policyFile, 'utf8').replace(/^/gm, '  ')}
+  console: ${url}/console/ (sign in as any dev-policy identity at ${url}/dev/sign-in)
   contract: ${url}/openapi.json (or .yaml)   who am I: ${url}/v1/me
 
 Try it (identity headers are trusted from loopback, as from the SSO proxy):

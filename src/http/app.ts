@@ -19,6 +19,7 @@ import { validateAgainstContract } from './openapi.ts';
 import { type RateLimitStoreFactory, type RateLimits, rateLimits } from './rate-limit.middleware.ts';
 import { requestContext } from './request-context.middleware.ts';
 import { auditEventsRouter } from './routes/audit-events.routes.ts';
+import { consoleRouter } from './routes/console.routes.ts';
 import { contractRouter } from './routes/contract.routes.ts';
 import { healthRouter, type Lifecycle } from './routes/health.routes.ts';
 import { meRouter } from './routes/me.routes.ts';
@@ -43,6 +44,10 @@ export interface AppDeps {
   allowedOrigins?: string[];
   /** jwt mode: browsers on listed origins may send Authorization (CORS). */
   authMode?: 'headers' | 'jwt';
+  /** The built console (dist/console); omitted or missing, /console/ is 404. */
+  consoleDir?: string;
+  /** Secrets older than this are flagged as overdue for rotation (SECRET_MAX_AGE_DAYS). */
+  secretMaxAgeDays?: number;
   /** Further pools to close on shutdown, after the requests in flight have finished. */
   closeOnShutdown?: Array<() => Promise<void>>;
   lifecycle?: Lifecycle;
@@ -79,11 +84,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(helmet());
   app.use(healthRouter(deps.db, deps.lifecycle ?? { isDraining: () => false }));
   app.use(contractRouter());
+  app.use(consoleRouter(deps.consoleDir));
   const origins = deps.allowedOrigins ?? [];
   app.use('/v1', noStore, corsForListedOrigins(origins, deps.authMode === 'jwt'), refuseCrossSiteRequests(origins));
   app.use('/v1', authenticate(deps.identity));
   app.use('/v1', rateLimits(deps.rateLimits, deps.rateLimitStore));
-  app.use(meRouter(deps.policy, contract));
+  app.use(meRouter(deps.policy, { secretMaxAgeDays: deps.secretMaxAgeDays ?? 90 }, contract));
   app.use(secretsRouter({ policy: deps.policy, vonage: deps.vonage, audit, idempotency }, contract));
   app.use(
     auditEventsRouter(

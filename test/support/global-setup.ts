@@ -1,8 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { createDatabase } from '../../src/database.ts';
 import { createLogger } from '../../src/logger.ts';
 import { migrateToLatest } from '../../src/migrate.ts';
+import { buildConsole } from '../../tools/build-console.ts';
 import { startCluster } from './pg-cluster.ts';
 
 /**
@@ -54,4 +57,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_DATABASE_URL = withRole(adminUrl, 'gateway', database);
   process.env.TEST_AUDITOR_DATABASE_URL = withRole(adminUrl, 'auditor', database);
   process.env.TEST_OWNER_DATABASE_URL = withRole(adminUrl, 'gateway_owner', database);
+  // The console, built as `npm run build` builds it, so the tests serve the real bundle.
+  const consoleDir = mkdtempSync(join(tmpdir(), 'console-'));
+  await buildConsole(consoleDir, { quiet: true });
+  process.env.CONSOLE_DIR = consoleDir;
 }

@@ -132,11 +132,17 @@ export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayPa
   // A short connect timeout, so the fail-closed tests see a dead database quickly.
   const db = createDatabase({ connectionString: config.databaseUrl, logger, connectionTimeoutMs: 1_000 });
   const shared = options.sharedRateLimits;
+  // As in production, shared counters get a pool of their own, not the fail-closed one with its short timeout.
+  const rateLimitDb = shared && createDatabase({ connectionString: config.databaseUrl, logger, max: 5 });
   const deps = await buildDependencies(config, parsePolicy(TEST_POLICY, 'test policy'), logger, {
     db,
     breaker: options.breaker,
-    rateLimitStore: shared ? (prefix) => sharedRateLimitStore(db, logger, prefix, shared.retrySharedAfterMs) : null,
+    consoleDir: process.env.CONSOLE_DIR,
+    rateLimitStore: rateLimitDb
+      ? (prefix) => sharedRateLimitStore(rateLimitDb, logger, prefix, shared.retrySharedAfterMs)
+      : null,
   });
+  if (rateLimitDb) deps.closeOnShutdown = [...(deps.closeOnShutdown ?? []), () => rateLimitDb.destroy()];
   return { deps, vonage, logLines };
 }
 

@@ -33,6 +33,13 @@ const EXPORTS: Record<string, ExportFormat> = Object.fromEntries(
   Object.values(EXPORT_FORMATS).map((format) => [format.mediaType, format]),
 );
 
+/** `?format=` (a plain download link) wins over Accept (API clients); JSON pages are the default. */
+function exportFormatOf(req: Request): ExportFormat | undefined {
+  const named = req.query.format;
+  if (named === 'csv' || named === 'ndjson') return EXPORT_FORMATS[named];
+  return EXPORTS[req.accepts(['application/json', ...Object.keys(EXPORTS)]) || 'application/json'];
+}
+
 class ClientGone extends Error {}
 
 /** Writes rows as the keyset pages arrive, waiting whenever the client is slower than the database. */
@@ -78,11 +85,12 @@ export function auditEventsRouter(
   router.get('/v1/audit-events', contract, async (req: Request, res: Response) => {
     assertAllowed(policy, verifiedIdentity(res), 'audit:read');
     const filter = filterFrom(req.query as Record<string, unknown>);
-    const mediaType = req.accepts(['application/json', ...Object.keys(EXPORTS)]) || 'application/json';
-    const format = EXPORTS[mediaType];
+    const format = exportFormatOf(req);
     if (format) {
       return longReads.run((longReadDb) => {
-        res.type(mediaType);
+        res.type(format.mediaType);
+        if (req.query.format)
+          res.attachment(`audit-events-${new Date().toISOString().replaceAll(':', '')}.${req.query.format}`);
         return streamTo(res, longReadDb, filter, format);
       });
     }

@@ -1,0 +1,44 @@
+import { html } from 'htm/preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, unwrap } from '../api.ts';
+import { AuditPage } from './audit.ts';
+import { SecretsPage } from './secrets.ts';
+import { Failure, Loading } from './states.ts';
+import { useLoad } from './use-load.ts';
+
+/** Routes live in the URL hash (#/secrets, #/audit?actor=…), so any view can be shared as a link. */
+function useRoute(): { page: string; params: URLSearchParams } {
+  const read = () => {
+    const [page = 'secrets', query = ''] = window.location.hash.replace(/^#\/?/, '').split('?');
+    return { page, params: new URLSearchParams(query) };
+  };
+  const [route, setRoute] = useState(read);
+  useEffect(() => {
+    const onChange = () => setRoute(read());
+    window.addEventListener('hashchange', onChange);
+    return () => window.removeEventListener('hashchange', onChange);
+  }, []);
+  return route;
+}
+
+export function App() {
+  const [me, reload] = useLoad(() => unwrap(api.GET('/v1/me')), 'me');
+  const route = useRoute();
+  if (me.state === 'loading') return html`<main><${Loading} what="who you are" /></main>`;
+  if (me.state === 'failed')
+    return html`<main><h1>Vonage Secrets Gateway</h1><${Failure} error=${me.error} retry=${reload} /></main>`;
+  const reviewer = me.value.actions.includes('audit:read');
+  const page = route.page === 'audit' && reviewer ? 'audit' : 'secrets';
+  return html`
+    <header>
+      <h1>Vonage Secrets Gateway</h1>
+      <p class="who">Signed in as <strong>${me.value.email}</strong>${me.value.groups.length > 0 && ` (${me.value.groups.join(', ')})`}</p>
+      <nav aria-label="Sections">
+        <a href="#/secrets" aria-current=${page === 'secrets' ? 'page' : undefined}>Secrets</a>
+        ${reviewer && html`<a href="#/audit" aria-current=${page === 'audit' ? 'page' : undefined}>Audit log</a>`}
+      </nav>
+    </header>
+    <main>
+      ${page === 'audit' ? html`<${AuditPage} params=${route.params} />` : html`<${SecretsPage} me=${me.value} />`}
+    </main>`;
+}
