@@ -36,7 +36,7 @@ describe('every response', () => {
 describe('unknown routes', () => {
   test.each([
     ['GET', '/v1/nothing-here'],
-    ['GET', '/'],
+    ['GET', '/nothing-here'],
     ['POST', '/v1/accounts/abcd1234/secrets/extra/segments'],
   ])('when %s %s is requested, then 404 problem+json', async (method, path) => {
     const res = await gateway.http[method.toLowerCase() as 'get' | 'post'](path).set(admin);
