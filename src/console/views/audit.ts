@@ -25,8 +25,8 @@ export function AuditPage({ params }: { params: URLSearchParams }) {
     <${ChainBadge} />
     <${AuditFilters} values=${filters} onApply=${(next: URLSearchParams) => go(next)} />
     <p class="downloads">Download exactly this filtered set:
-      <a href=${`/v1/audit-events?format=csv&${exportQuery}`} download>CSV</a>
-      <a href=${`/v1/audit-events?format=ndjson&${exportQuery}`} download>NDJSON</a></p>
+      <a href=${`/v1/audit-events?format=csv&${exportQuery}`}>CSV</a>
+      <a href=${`/v1/audit-events?format=ndjson&${exportQuery}`}>NDJSON</a></p>
     ${page.state === 'loading' && html`<${Loading} what="audit events" />`}
     ${page.state === 'failed' && html`<${Failure} error=${page.error} retry=${reload} />`}
     ${

@@ -18,8 +18,8 @@ export function SecretsPage({ me }: { me: Me }) {
   return html`<h2>Secrets</h2>
     <aside class="rules" aria-label="Vonage's rules">
       Vonage allows at most <strong>2 secrets</strong> per account and never revokes the <strong>last one</strong>.
-      To rotate: create the new secret, move every consumer to it, then revoke the old one. Secrets older than
-      ${me.settings.secret_max_age_days} days are overdue.
+      To rotate: create the new secret, move every consumer to it, then revoke the old one.
+      Secrets older than ${me.settings.secret_max_age_days} days are overdue.
     </aside>
     ${me.accounts.map(
       (account) => html`<${AccountCard} key=${account.api_key} apiKey=${account.api_key} actions=${account.actions}

@@ -1,0 +1,91 @@
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AxeBuilder } from '@axe-core/playwright';
+import { expect } from '@jest/globals';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { createApp } from '../../src/http/app.ts';
+import { buildDeps, type GatewayParts } from '../support/harness.ts';
+
+/**
+ * The real app on a real socket (the browser needs a URL), with the harness's Postgres and fake Vonage,
+ * and Debian's Chromium. A context plays the SSO proxy by adding identity headers to every request.
+ */
+export const SCREENSHOTS = 'test/e2e/screenshots';
+
+export interface Stage {
+  url: string;
+  parts: GatewayParts;
+  browser: Browser;
+  as(headers: Record<string, string>): Promise<{ context: BrowserContext; page: Page }>;
+  close(): Promise<void>;
+}
+
+export async function startStage(): Promise<Stage> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const parts = await buildDeps({ rateLimits: { readsPerMinute: 10_000, writesPerMinute: 10_000 } });
+  const server: Server = createServer(createApp(parts.deps));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const contexts: BrowserContext[] = [];
+  return {
+    url,
+    parts,
+    browser,
+    async as(headers) {
+      const context = await browser.newContext({
+        extraHTTPHeaders: headers,
+        acceptDownloads: true,
+        viewport: { width: 1200, height: 900 },
+      });
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
+      contexts.push(context);
+      return { context, page: await context.newPage() };
+    },
+    async close() {
+      for (const context of contexts) await context.close();
+      await browser.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await Promise.all([parts.deps.vonage.close(), parts.deps.db.destroy(), parts.vonage.close()]);
+      await Promise.all((parts.deps.closeOnShutdown ?? []).map((close) => close()));
+    },
+  };
+}
+
+/** No serious or critical accessibility violation on the page as it stands. */
+export async function expectAccessible(page: Page): Promise<void> {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  const severe = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(severe.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`)).toEqual([]);
+}
+
+export const shot = (page: Page, name: string) =>
+  page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
+
+/** Waits on a condition the page reaches by itself (a re-render), never for a fixed time. */
+export async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export const visible = (locator: Locator) => locator.first().waitFor({ state: 'visible' });
+
+export async function hasCount(locator: Locator, count: number): Promise<void> {
+  await until(async () => (await locator.count()) === count, `${count} of ${locator}`).catch(async (error: Error) => {
+    throw new Error(`${error.message}; found ${await locator.count()}`);
+  });
+}

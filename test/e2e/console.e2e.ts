@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { asCaller, MASTER_KEY, SUB_KEY } from '../support/harness.ts';
+import { expectAccessible, hasCount, shot, type Stage, startStage, visible } from './browser.ts';
+
+/** The five console flows the issue names, in real Chromium against the real app. */
+const adminReviewer = asCaller('ops@example.com', 'platform-admins,security-reviewers', 'ops');
+const reader = asCaller('reader@example.com', 'team-payments');
+const reviewer = asCaller('reviewer@example.com', 'security-reviewers');
+const newcomer = asCaller('newcomer@example.com', 'interns');
+
+let stage: Stage;
+beforeAll(async () => {
+  stage = await startStage();
+}, 60_000);
+afterAll(async () => {
+  await stage.close();
+});
+
+const account = (page: import('playwright-core').Page, apiKey: string) =>
+  page.getByRole('region', { name: `Account ${apiKey}` });
+
+describe('the console', () => {
+  test('when an admin creates a generated secret, then it is shown once, it can be revoked, and the audit shows both attempts', async () => {
+    const { page } = await stage.as(adminReviewer);
+    await page.goto(`${stage.url}/console/`);
+    const card = account(page, MASTER_KEY);
+    await hasCount(card.getByRole('row'), 2);
+    await expectAccessible(page);
+
+    await card.getByRole('button', { name: 'Create a secret' }).click();
+    await card.getByRole('button', { name: 'Create', exact: true }).click();
+    const value = await card.getByLabel('Secret value').inputValue();
+    await card.getByRole('button', { name: 'Copy' }).click();
+    await visible(card.getByRole('status').filter({ hasText: 'Copied' }));
+    expect(value).toMatch(/^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{24}$/);
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(value);
+    await visible(card.getByText('It will not be shown again'));
+    await shot(page, '1-secret-created');
+    await card.getByRole('button', { name: 'Done' }).click();
+    await hasCount(card.getByText(value), 0);
+    await hasCount(card.getByRole('row'), 3);
+
+    const newest = stage.parts.vonage.secretsOf(MASTER_KEY).at(-1)?.id ?? '';
+    await card.getByRole('button', { name: `Revoke ${newest}` }).click();
+    await card.getByLabel(/to revoke this secret/).fill(newest.slice(0, 8));
+    await card.getByRole('button', { name: 'Revoke', exact: true }).click();
+    await hasCount(card.getByRole('row'), 2);
+
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByLabel('Actor email').fill('ops@example.com');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    const rows = page.getByRole('table', { name: /Audit events/ }).getByRole('row');
+    await hasCount(rows.filter({ hasText: 'secret.revoke' }), 1);
+    await hasCount(rows.filter({ hasText: 'secret.create' }), 1);
+    await expectAccessible(page);
+    await shot(page, '1-audit-after-create-and-revoke');
+  });
+
+  test('when a reader opens the console, then create and revoke are disabled with the reason', async () => {
+    const { page } = await stage.as(reader);
+    await page.goto(`${stage.url}/console/`);
+    const card = account(page, SUB_KEY);
+
+    expect(await card.getByRole('button', { name: 'Create a secret' }).isDisabled()).toBe(true);
+    await visible(card.getByText(`needs secrets:create on ${SUB_KEY}`));
+    expect(
+      await card
+        .getByRole('button', { name: /^Revoke/ })
+        .first()
+        .isDisabled(),
+    ).toBe(true);
+    await visible(card.getByText(`needs secrets:revoke on ${SUB_KEY}`).first());
+    await hasCount(page.getByRole('link', { name: 'Audit log' }), 0);
+    await expectAccessible(page);
+    await shot(page, '2-reader');
+  });
+
+  test('when a third secret is asked for, then Vonage\'s "maximum 2 secrets" refusal is shown in words', async () => {
+    const { page } = await stage.as(adminReviewer);
+    await page.goto(`${stage.url}/console/`);
+    const card = account(page, SUB_KEY);
+    await card.getByRole('button', { name: 'Create a secret' }).click();
+    await card.getByRole('button', { name: 'Create', exact: true }).click();
+    await card.getByRole('button', { name: 'Done' }).click();
+    await visible(card.getByText('Vonage will refuse a third'));
+
+    await card.getByRole('button', { name: 'Create a secret' }).click();
+    await card.getByRole('button', { name: 'Create', exact: true }).click();
+
+    await visible(card.getByRole('alert'));
+    expect(await card.getByRole('alert').first().textContent()).toMatch(/maximum number \[2\] of allowed secrets/);
+    await expectAccessible(page);
+    await shot(page, '3-third-secret-refused');
+  });
+
+  test('when a reviewer filters by actor and time and downloads CSV, then the file holds exactly that set and the chain is intact', async () => {
+    const { page } = await stage.as(reviewer);
+    await page.goto(`${stage.url}/console/#/audit`);
+    await visible(page.getByRole('status').filter({ hasText: 'Chain intact' }));
+    await page.getByLabel('Actor email').fill('ops@example.com');
+    await page.getByLabel('From').fill('1h');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.waitForURL(/#\/audit\?actor=ops%40example\.com&since=1h/);
+    const rows = page.getByRole('table', { name: /Audit events/ }).getByRole('row');
+    await visible(rows.filter({ hasText: 'ops@example.com' }).first());
+    const shown = (await rows.count()) - 1;
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'CSV' }).click(),
+    ]);
+    const csv = readFileSync((await download.path()) ?? '', 'utf8')
+      .trim()
+      .split('\r\n');
+
+    expect(download.suggestedFilename()).toMatch(/^audit-events-.+\.csv$/);
+    expect(csv.length - 1).toBe(shown);
+    for (const line of csv.slice(1)) expect(line).toContain(',ops@example.com,');
+    await page.getByRole('button', { name: /^Show/ }).first().click();
+    await visible(page.getByText('Request id'));
+    await expectAccessible(page);
+    await shot(page, '4-reviewer-audit');
+  });
+
+  test('when a caller with no grants opens the console, then an empty state says whom to ask', async () => {
+    const { page } = await stage.as(newcomer);
+    await page.goto(`${stage.url}/console/`);
+
+    await visible(page.getByRole('heading', { name: 'You have no access to any Vonage account yet' }));
+    await visible(page.getByText('Ask the platform team'));
+    await hasCount(page.getByRole('alert'), 0);
+    await expectAccessible(page);
+    await shot(page, '5-no-grants');
+  });
+});
