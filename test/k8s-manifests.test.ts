@@ -1,102 +1,181 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
+import { placeholdersIn, renderOverlay } from '../tools/render-k8s.ts';
 
 /**
- * Every kustomize overlay renders, every object validates against the Kubernetes schemas
- * (kubernetes-models), and our own rules hold: pinned images, limits, probes, non-root, read-only root.
+ * Every overlay, alone and with each component, renders; every object validates against the Kubernetes
+ * schemas (kubernetes-models) or its CRD's (@kubernetes-models/prometheus-operator, external-secrets);
+ * our hardening rules hold; the alert rules pass promtool; and a placeholder never reaches an apply.
  */
 
-type K8sObject = { apiVersion: string; kind: string; metadata: { name: string }; spec?: Record<string, any> } & Record<
-  string,
-  any
->;
-type Container = {
-  name: string;
-  image: string;
-  resources?: { limits?: Record<string, string> };
-  readinessProbe?: unknown;
-  livenessProbe?: unknown;
-  securityContext?: Record<string, any>;
-};
+type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+} & Record<string, any>;
+type Container = { name: string; image: string; resources?: { limits?: Record<string, string> } } & Record<string, any>;
 
 const OVERLAYS = ['staging', 'production'];
-const render = (overlay: string): K8sObject[] =>
-  parseAllDocuments(execFileSync('kubectl', ['kustomize', `k8s/overlays/${overlay}`], { encoding: 'utf8' })).map(
-    (doc) => doc.toJS() as K8sObject,
-  );
+const COMPONENTS = ['external-secrets', 'monitoring', 'jwt-identity'];
+const toObjects = (manifest: string) => parseAllDocuments(manifest).map((doc) => doc.toJS() as K8sObject);
+const render = (overlay: string, components: string[] = []) => toObjects(renderOverlay(overlay, components));
+
+const SCHEMAS: Record<string, string> = {
+  'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
+  'external-secrets.io/v1': '@kubernetes-models/external-secrets/external-secrets.io/v1',
+};
 
 async function validateSchema(object: K8sObject): Promise<void> {
-  const modulePath = `kubernetes-models/${object.apiVersion}`;
-  const models = (await import(modulePath)) as Record<string, new (data: unknown) => { validate(): void }>;
+  const models = (await import(SCHEMAS[object.apiVersion] ?? `kubernetes-models/${object.apiVersion}`)) as Record<
+    string,
+    new (
+      data: unknown,
+    ) => { validate(): void }
+  >;
   const Model = models[object.kind];
   if (!Model) throw new Error(`no schema for ${object.apiVersion} ${object.kind}`);
   new Model(object).validate();
 }
 
-const podSpecOf = (object: K8sObject) =>
-  object.kind === 'Deployment' || object.kind === 'Job' ? object.spec?.template?.spec : undefined;
-
-function ruleViolations(object: K8sObject): string[] {
-  const pod = podSpecOf(object);
-  if (!pod) return [];
+function containerViolations(object: K8sObject, container: Container): string[] {
+  const where = `${object.kind}/${object.metadata.name}/${container.name}`;
   const problems: string[] = [];
-  if (pod.securityContext?.runAsNonRoot !== true) problems.push('pod does not set runAsNonRoot');
-  if (pod.securityContext?.seccompProfile?.type !== 'RuntimeDefault')
+  if (!/:[\w.-]+$|@sha256:/.test(container.image) || container.image.endsWith(':latest'))
+    problems.push(`${where}: image not pinned`);
+  if (!container.resources?.limits?.cpu || !container.resources?.limits?.memory) problems.push(`${where}: no limits`);
+  if (container.securityContext?.readOnlyRootFilesystem !== true) problems.push(`${where}: root filesystem writable`);
+  if (container.securityContext?.allowPrivilegeEscalation !== false) problems.push(`${where}: privilege escalation`);
+  if (JSON.stringify(container.securityContext?.capabilities?.drop) !== '["ALL"]')
+    problems.push(`${where}: capabilities kept`);
+  return problems;
+}
+
+/** The hardening rules, plus one for each finding of the platform review (items 1-4). */
+function ruleViolations(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const deployment = objects.find((o) => o.kind === 'Deployment');
+  const pod = deployment?.spec.template.spec;
+  const podLabels: Record<string, string> = deployment?.spec.template.metadata.labels ?? {};
+  const selects = (selector: Record<string, string> | undefined) =>
+    selector !== undefined &&
+    Object.keys(selector).length > 0 &&
+    Object.entries(selector).every(([k, v]) => podLabels[k] === v);
+  if (pod?.securityContext?.runAsNonRoot !== true) problems.push('pod does not set runAsNonRoot');
+  if (pod?.securityContext?.seccompProfile?.type !== 'RuntimeDefault')
     problems.push('pod seccomp is not RuntimeDefault');
-  if (pod.automountServiceAccountToken !== false) problems.push('pod mounts a service account token');
-  for (const container of pod.containers as Container[]) {
-    const where = `${object.kind}/${object.metadata.name}/${container.name}`;
-    if (!/:[\w.-]+$/.test(container.image) || container.image.endsWith(':latest'))
-      problems.push(`${where}: image is not pinned`);
-    if (!container.resources?.limits?.cpu || !container.resources?.limits?.memory)
-      problems.push(`${where}: no cpu and memory limits`);
-    if (container.securityContext?.readOnlyRootFilesystem !== true)
-      problems.push(`${where}: root filesystem is writable`);
-    if (container.securityContext?.allowPrivilegeEscalation !== false)
-      problems.push(`${where}: privilege escalation allowed`);
-    if (JSON.stringify(container.securityContext?.capabilities?.drop) !== '["ALL"]')
-      problems.push(`${where}: capabilities not all dropped`);
-    if (object.kind === 'Deployment' && (!container.readinessProbe || !container.livenessProbe))
-      problems.push(`${where}: missing probes`);
+  if (pod?.automountServiceAccountToken !== false) problems.push('pod mounts a service account token');
+  for (const c of [...(pod?.initContainers ?? []), ...(pod?.containers ?? [])])
+    problems.push(...containerViolations(deployment as K8sObject, c));
+  if (!pod?.containers?.every((c: Container) => c.readinessProbe && c.livenessProbe)) problems.push('missing probes');
+  // 1. The namespace exists, under Pod Security Admission "restricted".
+  const namespace = objects.find((o) => o.kind === 'Namespace');
+  if (namespace?.metadata.labels?.['pod-security.kubernetes.io/enforce'] !== 'restricted')
+    problems.push('no restricted Namespace');
+  if (objects.some((o) => o.kind !== 'Namespace' && o.metadata.namespace !== namespace?.metadata.name))
+    problems.push('object outside the Namespace');
+  // 2. No Job with a fixed name that a re-apply would collide with; migration runs before the app starts.
+  if (objects.some((o) => o.kind === 'Job')) problems.push('a migration Job (immutable template) is rendered');
+  if (!pod?.initContainers?.some((c: Container) => c.name === 'migrate')) problems.push('no migrating init container');
+  // 3. The HPA owns the scale.
+  if (deployment?.spec.replicas !== undefined) problems.push('Deployment sets replicas although an HPA owns it');
+  // 4. PDB, Service and NetworkPolicy select exactly the Deployment's pods (name and component).
+  for (const kind of ['PodDisruptionBudget', 'NetworkPolicy']) {
+    const object = objects.find((o) => o.kind === kind);
+    const selector =
+      kind === 'NetworkPolicy' ? object?.spec.podSelector.matchLabels : object?.spec.selector.matchLabels;
+    if (!selects(selector) || !selector['app.kubernetes.io/component'])
+      problems.push(`${kind} does not select exactly the gateway's pods`);
+  }
+  for (const service of objects.filter((o) => o.kind === 'Service')) {
+    if (!selects(service.spec.selector))
+      problems.push(`Service/${service.metadata.name} does not select the gateway's pods`);
   }
   return problems;
 }
 
 describe.each(OVERLAYS)('k8s/overlays/%s', (overlay) => {
-  const objects = render(overlay);
+  const variants: Array<[string, K8sObject[]]> = [
+    ['alone', render(overlay)],
+    ...COMPONENTS.map((component): [string, K8sObject[]] => [`with ${component}`, render(overlay, [component])]),
+  ];
 
-  test('when rendered, then it holds every object the deployment needs', () => {
-    expect(objects.map((o) => o.kind).sort()).toEqual(
-      [
-        'ConfigMap',
-        'Deployment',
-        'HorizontalPodAutoscaler',
-        'Job',
-        'NetworkPolicy',
-        'PodDisruptionBudget',
-        'Service',
-        'ServiceAccount',
-      ].sort(),
+  test.each(variants)('when rendered %s, then every object validates against its schema', async (_label, objects) => {
+    for (const object of objects) await expect(validateSchema(object)).resolves.toBeUndefined();
+  });
+
+  test.each(variants)('when rendered %s, then the hardening and platform rules hold', (_label, objects) => {
+    expect(ruleViolations(objects)).toEqual([]);
+  });
+
+  test("when rendered, then the callers' Service exposes only http and the HPA keeps two or more replicas", () => {
+    const [, objects] = variants[0] as [string, K8sObject[]];
+    const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'vonage-secrets-gateway');
+    const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler');
+
+    expect(service?.spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(['http']);
+    expect(hpa?.spec.minReplicas).toBeGreaterThanOrEqual(2);
+  });
+
+  test('when rendered with jwt-identity, then the gateway runs in jwt mode and admits the load balancer, not oauth2-proxy', () => {
+    const objects = render(overlay, ['jwt-identity']);
+    const env = objects.find((o) => o.kind === 'Deployment')?.spec.template.spec.containers[0].env as Array<{
+      name: string;
+      value?: string;
+    }>;
+    const policy = objects.find((o) => o.kind === 'NetworkPolicy');
+
+    expect(env).toEqual(
+      expect.arrayContaining([
+        { name: 'AUTH_MODE', value: 'jwt' },
+        { name: 'AUTH_JWT_PRESET', value: 'google-iap' },
+      ]),
+    );
+    expect(JSON.stringify(policy?.spec.ingress)).toContain('35.191.0.0/16');
+    expect(JSON.stringify(policy?.spec.ingress)).not.toContain('oauth2-proxy');
+  });
+});
+
+describe('npm run k8s:render', () => {
+  test('when production still holds placeholders, then it refuses to print a manifest and names each one', () => {
+    const result = spawnSync(process.execPath, ['tools/render-k8s.ts', 'production'], { encoding: 'utf8' });
+
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/PLACEHOLDER-sso-proxy-pod-cidr/);
+    expect(result.stderr).toMatch(/PLACEHOLDER\.registry\.example/);
+  });
+
+  test('when the values are set, then the manifest renders with them and no placeholder', () => {
+    const filled = renderOverlay('production')
+      .replaceAll('PLACEHOLDER.registry.example', 'registry.corp.example')
+      .replaceAll('PLACEHOLDER-sso-proxy-pod-cidr', '10.8.0.0/14');
+
+    expect(placeholdersIn(filled).filter((p) => !p.includes('backendServices'))).toEqual([]);
+  });
+});
+
+describe('k8s/components/monitoring alert rules', () => {
+  const rule = render('production').find((o) => o.kind === 'PrometheusRule');
+  const alerts = (rule?.spec.groups[0].rules ?? []).map((r: { alert: string }) => r.alert);
+
+  test('when listed, then they cover audit unavailable, the open breaker and the 5xx ratio', () => {
+    expect(alerts).toEqual(
+      expect.arrayContaining(['GatewayAuditUnavailable', 'GatewayVonageCircuitOpen', 'GatewayHigh5xxRatio']),
     );
   });
 
-  test.each(objects.map((o): [string, K8sObject] => [`${o.kind}/${o.metadata.name}`, o]))(
-    'when %s is checked against the Kubernetes schema, then it is valid',
-    async (_name, object) => {
-      await expect(validateSchema(object)).resolves.toBeUndefined();
-    },
-  );
-
-  test('when our own rules are applied, then nothing falls short', () => {
-    expect(objects.flatMap(ruleViolations)).toEqual([]);
-  });
-
-  test('when the Service and replicas are read, then callers cannot reach /metrics and two or more replicas run', () => {
-    const service = objects.find((o) => o.kind === 'Service');
-    const deployment = objects.find((o) => o.kind === 'Deployment');
-
-    expect(service?.spec?.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(['http']);
-    expect(deployment?.spec?.replicas).toBeGreaterThanOrEqual(2);
+  test('when checked by promtool, then every expression parses', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rules-'));
+    try {
+      writeFileSync(join(dir, 'rules.yaml'), stringify({ groups: rule?.spec.groups }));
+      const output = execFileSync('promtool', ['check', 'rules', join(dir, 'rules.yaml')], { encoding: 'utf8' });
+      expect(output).toMatch(new RegExp(`SUCCESS: ${alerts.length} rules found`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
