@@ -4,6 +4,7 @@ import type { AuditChainHeadTable, AuditEventsTable, AuditOutcomesTable } from '
 import type { IdempotencyKeysTable } from './idempotency/idempotency-keys.table.ts';
 import type { Logger } from './logger.ts';
 import type { RateLimitHitsTable } from './rate-limit/rate-limit-hits.table.ts';
+import type { RotationsTable } from './rotation/rotations.table.ts';
 
 /** Every table, each typed in the `*.table.ts` next to the repository that owns it. */
 export interface Database {
@@ -12,6 +13,7 @@ export interface Database {
   audit_chain_head: AuditChainHeadTable;
   rate_limit_hits: RateLimitHitsTable;
   idempotency_keys: IdempotencyKeysTable;
+  rotations: RotationsTable;
 }
 
 export interface DatabaseOptions {

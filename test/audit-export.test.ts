@@ -82,7 +82,7 @@ describe('GET /v1/audit-events as an export', () => {
 
     expect(result.status).toBe(200);
     expect(result.firstLine.trim()).toBe(
-      'id,occurred_at,request_id,action,actor_email,actor_user,actor_groups,api_key,secret_id,outcome,status,upstream_status,client_ip,user_agent',
+      'id,occurred_at,request_id,action,actor_email,actor_user,actor_groups,api_key,secret_id,outcome,status,upstream_status,client_ip,user_agent,rotation_id',
     );
     expect(result.lines).toBe(EVENTS + 1);
     expect(result.bytes).toBeGreaterThan(10 * 2 ** 20);

@@ -1,6 +1,13 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
-export const AUDIT_ACTIONS = ['secret.create', 'secret.revoke'] as const;
+export const AUDIT_ACTIONS = [
+  'secret.create',
+  'secret.revoke',
+  'secret.test',
+  'rotation.start',
+  'rotation.complete',
+  'rotation.cancel',
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export const AUDIT_OUTCOMES = [
@@ -29,6 +36,8 @@ export interface AuditEventsTable {
   secret_id: string | null;
   client_ip: string | null;
   user_agent: string | null;
+  /** The rotation a step belongs to; null outside rotations. */
+  rotation_id: string | null;
   /** Filled by the chain trigger, never by the application. */
   chain_seq: ColumnType<string | null, never, never>;
   chain_hash: ColumnType<Buffer | null, never, never>;

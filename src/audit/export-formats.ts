@@ -17,6 +17,7 @@ export const CSV_COLUMNS = [
   'upstream_status',
   'client_ip',
   'user_agent',
+  'rotation_id',
 ] as const;
 
 export const CSV_HEADER = `${CSV_COLUMNS.join(',')}\r\n`;
@@ -44,6 +45,7 @@ export function toCsvLine(event: AuditEventView): string {
     event.upstream_status,
     event.client_ip,
     event.user_agent,
+    event.rotation_id,
   ];
   return `${cells.map(csvCell).join(',')}\r\n`;
 }

@@ -27,6 +27,7 @@ export interface AuditEventView {
   upstream_status: number | null;
   client_ip: string | null;
   user_agent: string | null;
+  rotation_id: string | null;
 }
 
 /** Keyset cursors: the id of the last event returned, made opaque so callers don't build their own. */
@@ -80,6 +81,7 @@ const selected = (db: Kysely<Database>, filter: AuditFilter) =>
       'e.secret_id',
       'e.client_ip',
       'e.user_agent',
+      'e.rotation_id',
       'o.outcome',
       'o.status',
       'o.upstream_status',
@@ -102,6 +104,7 @@ const toView = (row: Row): AuditEventView => ({
   upstream_status: row.upstream_status ?? null,
   client_ip: row.client_ip,
   user_agent: row.user_agent,
+  rotation_id: row.rotation_id ?? null,
 });
 
 /** Newest first. One extra row is fetched to know whether another page exists. */

@@ -13,6 +13,8 @@ export interface AuditAttempt {
   secretId: string | null;
   clientIp: string | null;
   userAgent: string | null;
+  /** Set on every step of a guided rotation. */
+  rotationId?: string | null;
 }
 
 export interface AuditOutcomeRecord {
@@ -34,6 +36,7 @@ const toRow = (attempt: AuditAttempt): NewAuditEvent => ({
   secret_id: attempt.secretId,
   client_ip: attempt.clientIp,
   user_agent: attempt.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
+  rotation_id: attempt.rotationId ?? null,
 });
 
 /** Commits the attempt before it is forwarded; any failure becomes a 503 so nothing unaudited reaches Vonage. */

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -43,6 +43,8 @@ export interface VonageSandbox {
   secretsOf(apiKey: string): Array<{ id: string; created_at: string }>;
   /** Applies `fault` to the next `times` requests (all of them, by default), then behaves again. */
   setFault(fault: Fault | null, times?: number): void;
+  /** Off: an account's own key and secret no longer authenticate (a rotation's test step fails). */
+  setAccountAuth(enabled: boolean): void;
   /** Requests received whose response is neither finished nor abandoned: hung sockets, if not zero. */
   pendingRequests(): number;
   close(): Promise<void>;
@@ -52,7 +54,9 @@ const MAX_SECRETS = 2;
 const SECRET_RULES = /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d).{8,25}$/;
 const PATH = /^\/accounts\/([^/]+)\/secrets(?:\/([^/]+))?\/?$/;
 
-type Stored = { id: string; created_at: string };
+/** A secret as the sandbox keeps it: its id, date, and a SHA-256 of its value (never the value). */
+type Stored = { id: string; created_at: string; hash?: string };
+const digest = (value: string) => createHash('sha256').update(value).digest('hex');
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 const link = (href: string) => ({ self: { href } });
 const toInfo = (apiKey: string, s: Stored) => ({
@@ -111,6 +115,15 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
   const accounts = initialAccounts(options);
   const persist = () => options.stateFile && saveAccounts(options.stateFile, accounts);
   const expectedAuth = `Basic ${Buffer.from(`${options.masterKey}:${options.masterSecret}`).toString('base64')}`;
+  let accountAuth = true;
+  /** As Vonage: the master's credentials, or an account's own key with one of its live secrets, for its own paths. */
+  const authorised = (header: string | undefined, pathKey: string | undefined) => {
+    if (header === expectedAuth) return true;
+    if (!accountAuth || !header?.startsWith('Basic ') || pathKey === undefined) return false;
+    const [key, ...rest] = Buffer.from(header.slice(6), 'base64').toString('utf8').split(':');
+    const hash = digest(rest.join(':'));
+    return key === decodeURIComponent(pathKey) && (accounts.get(key)?.some((s) => s.hash === hash) ?? false);
+  };
   const received: ReceivedRequest[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
@@ -137,7 +150,7 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
       const secret = parseSecret(body);
       if (secret === undefined || !SECRET_RULES.test(secret)) return problem(res, 'validation');
       if (secrets.length >= (options.maxSecrets ?? MAX_SECRETS)) return problem(res, 'add-excess-secret');
-      const created = { id: randomUUID(), created_at: now() };
+      const created = { id: randomUUID(), created_at: now(), hash: digest(secret) };
       secrets.push(created);
       persist();
       return send(res, 201, toInfo(apiKey, created));
@@ -193,8 +206,8 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
     });
     const proceed = () => {
       if (res.destroyed) return;
-      if (req.headers.authorization !== expectedAuth) return problem(res, 'unauthorized');
       const match = PATH.exec(path);
+      if (!authorised(req.headers.authorization, match?.[1])) return problem(res, 'unauthorized');
       if (!match)
         return send(res, 404, { type: 'https://developer.nexmo.com/api-errors#not-found', title: 'Not Found' });
       handleSecrets(
@@ -223,12 +236,15 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
       resolve({
         url,
         received,
-        secretsOf: (apiKey) => [...(accounts.get(apiKey) ?? [])],
+        secretsOf: (apiKey) => (accounts.get(apiKey) ?? []).map(({ id, created_at }) => ({ id, created_at })),
         setFault: (next, times = Number.POSITIVE_INFINITY) => {
           fault = next;
           faultsLeft = times;
         },
         pendingRequests: () => pending,
+        setAccountAuth: (enabled) => {
+          accountAuth = enabled;
+        },
         close: () =>
           new Promise<void>((done) => {
             for (const timer of timers) clearTimeout(timer);

@@ -23,6 +23,7 @@ import { consoleRouter } from './routes/console.routes.ts';
 import { contractRouter } from './routes/contract.routes.ts';
 import { healthRouter, type Lifecycle } from './routes/health.routes.ts';
 import { meRouter } from './routes/me.routes.ts';
+import { rotationsRouter } from './routes/rotations.routes.ts';
 import { secretsRouter } from './routes/secrets.routes.ts';
 
 export interface AppDeps {
@@ -48,6 +49,8 @@ export interface AppDeps {
   consoleDir?: string;
   /** Secrets older than this are flagged as overdue for rotation (SECRET_MAX_AGE_DAYS). */
   secretMaxAgeDays?: number;
+  /** A rotation stuck in creating/testing longer than this was interrupted by a crash (default 2 min). */
+  rotationLeaseMs?: number;
   /** Further pools to close on shutdown, after the requests in flight have finished. */
   closeOnShutdown?: Array<() => Promise<void>>;
   lifecycle?: Lifecycle;
@@ -90,7 +93,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', authenticate(deps.identity));
   app.use('/v1', rateLimits(deps.rateLimits, deps.rateLimitStore));
   app.use(meRouter(deps.policy, { secretMaxAgeDays: deps.secretMaxAgeDays ?? 90 }, contract));
-  app.use(secretsRouter({ policy: deps.policy, vonage: deps.vonage, audit, idempotency }, contract));
+  const secretsDeps = { policy: deps.policy, vonage: deps.vonage, audit, idempotency };
+  app.use(secretsRouter(secretsDeps, contract));
+  app.use(rotationsRouter({ ...secretsDeps, db: deps.db, rotationLeaseMs: deps.rotationLeaseMs ?? 120_000 }, contract));
   app.use(
     auditEventsRouter(
       { db: deps.db, policy: deps.policy, longReads, chainVerifier: createChainVerifier(longReads) },

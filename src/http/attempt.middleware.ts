@@ -14,6 +14,7 @@ import { toAppError } from './errors.middleware.ts';
  */
 
 const ATTEMPT = Symbol('audit attempt');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 type WithAttempt = Response & { locals: { [ATTEMPT]?: AuditAttempt } };
 
 /** Only values that pass the allow-lists are recorded; anything else is recorded as unknown (null). */
@@ -36,6 +37,7 @@ function attemptFrom(req: Request, res: Response, action: AuditAction): AuditAtt
     secretId: allowed(req.params.secretId, SECRET_ID_PATTERN),
     clientIp: clientIp(req.ip),
     userAgent: req.get('user-agent') ?? null,
+    rotationId: allowed(req.params.rotationId, UUID),
   };
 }
 

@@ -19,6 +19,8 @@ export interface VonageSecrets {
   get(apiKey: string, secretId: string, observe?: UpstreamObserver): Promise<Upstreamed<Secret>>;
   create(apiKey: string, secret: string, observe?: UpstreamObserver): Promise<Upstreamed<Secret>>;
   revoke(apiKey: string, secretId: string, observe?: UpstreamObserver): Promise<Upstreamed<null>>;
+  /** Whether `secret` authenticates as the account itself; the rotation's test step. */
+  authenticatesAs(apiKey: string, secret: string, observe?: UpstreamObserver): Promise<Upstreamed<boolean>>;
   breaker: CircuitBreaker;
   close(): Promise<void>;
 }
@@ -94,9 +96,10 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
   });
   const breaker = options.breaker ?? createCircuitBreaker({ failureThreshold: 5, openMs: 10_000 });
   const retries = options.getRetries ?? 2;
-  const authorization = `Basic ${Buffer.from(`${options.apiKey}:${options.apiSecret}`).toString('base64')}`;
+  const basic = (key: string, secret: string) => `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`;
+  const master = basic(options.apiKey, options.apiSecret);
 
-  async function attempt(method: Method, path: string, signal: AbortSignal, body?: string): Promise<UpstreamReply> {
+  async function attempt(method: Method, path: string, signal: AbortSignal, body?: string, authorization = master) {
     const contentType = body === undefined ? {} : { 'content-type': 'application/json' };
     const response = await pool.request({
       method,
@@ -113,6 +116,7 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
     path: string,
     observe: UpstreamObserver = () => undefined,
     body?: string,
+    authorization?: string,
   ): Promise<UpstreamReply> {
     breaker.admit();
     const started = performance.now();
@@ -125,7 +129,7 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
         attempts += 1;
         const canRetry = method === 'GET' && attempts <= retries && Date.now() < deadlineAt - BACKOFF_BASE_MS;
         try {
-          const reply = await attempt(method, path, signal, body);
+          const reply: UpstreamReply = await attempt(method, path, signal, body, authorization);
           status = reply.status;
           if (reply.status < 500) breaker.recordSuccess();
           else breaker.recordFailure();
@@ -160,6 +164,12 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
       answer(await call('POST', secretsPath(apiKey), observe, JSON.stringify({ secret })), parseSecret),
     revoke: async (apiKey, secretId, observe) =>
       answer(await call('DELETE', secretsPath(apiKey, secretId), observe), () => null),
+    // The account's own key and the new secret, as its consumers will send them: 200 works, 401 does not.
+    authenticatesAs: async (apiKey, secret, observe) => {
+      const reply = await call('GET', secretsPath(apiKey), observe, undefined, basic(apiKey, secret));
+      if (reply.status === 401) return { value: false, upstreamStatus: 401 };
+      return answer(reply, () => true);
+    },
     breaker,
     close: () => pool.close(),
   };

@@ -2,6 +2,14 @@ import { html } from 'htm/preact';
 
 export const FILTER_NAMES = ['actor', 'action', 'api_key', 'outcome', 'since', 'until'] as const;
 export type FilterName = (typeof FILTER_NAMES)[number];
+const ACTIONS = [
+  'secret.create',
+  'secret.revoke',
+  'secret.test',
+  'rotation.start',
+  'rotation.complete',
+  'rotation.cancel',
+];
 const OUTCOMES = ['success', 'replayed', 'denied', 'invalid', 'upstream_rejected', 'upstream_failed', 'incomplete'];
 
 /** The filters as a plain form; applying them writes the URL, so a filtered view is a shareable link. */
@@ -27,7 +35,7 @@ export function AuditFilters({
   return html`<form class="filters" onSubmit=${submit} aria-label="Filter the audit log">
     ${text('actor', 'Actor email', 'alice@example.com')}
     <label>Action <select name="action" value=${values.action ?? ''}>
-      <option value="">any</option><option value="secret.create">secret.create</option><option value="secret.revoke">secret.revoke</option>
+      <option value="">any</option>${ACTIONS.map((a) => html`<option value=${a}>${a}</option>`)}
     </select></label>
     ${text('api_key', 'Account', 'sub00001')}
     <label>Outcome <select name="outcome" value=${values.outcome ?? ''}>

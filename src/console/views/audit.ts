@@ -81,6 +81,7 @@ function EventDetail({ event }: { event: AuditEvent }) {
     ['Vonage status', event.upstream_status === null ? 'not called' : String(event.upstream_status)],
     ['Client address', event.client_ip ?? 'unknown'],
     ['User agent', event.user_agent ?? 'none'],
+    ['Rotation', event.rotation_id ?? 'none'],
   ];
   return html`<dl class="detail">${rows.map(([term, value]) => html`<dt>${term}</dt><dd>${value}</dd>`)}</dl>`;
 }

@@ -1,7 +1,7 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { api, describeProblem, unwrap } from '../api.ts';
-import { generateSecret, SECRET_RULE, SECRET_RULE_TEXT } from '../secret-rules.ts';
+import { generateSecret, SECRET_RULE, SECRET_RULE_TEXT } from '../../vonage/secret-rules.ts';
 import { Reason } from './states.ts';
 
 interface Props {
