@@ -26,7 +26,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`alter table audit_events add column rotation_id uuid`.execute(db);
   await sql`alter table audit_events drop constraint audit_events_action_check`.execute(db);
   await sql`alter table audit_events add constraint audit_events_action_check check (action in
-    ('secret.create', 'secret.revoke', 'secret.test', 'rotation.start', 'rotation.complete', 'rotation.cancel'))`.execute(db);
+    ('secret.create', 'secret.revoke', 'secret.test', 'rotation.start', 'rotation.complete', 'rotation.cancel'))`.execute(
+    db,
+  );
   await sql`create or replace function audit_event_canonical(e audit_events) returns text language sql stable as $$
     select (jsonb_build_array('audit_events', e.chain_seq, e.id,
         to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), e.request_id, e.action, e.actor_email,
