@@ -8,6 +8,7 @@ import {
   MASTER_KEY,
   MASTER_SECRET,
   startGateway,
+  SUB_KEY,
   superuserDatabaseUrl,
 } from './support/harness.ts';
 import { postgresBin } from './support/pg-cluster.ts';
@@ -25,6 +26,7 @@ const forbidden = [created, invalidTooLong, inBrokenJson, MASTER_SECRET, basicAu
 
 let gateway: Gateway;
 const bodies: string[] = [];
+let generated = '';
 beforeAll(async () => {
   gateway = await startGateway();
   const post = (body: string) =>
@@ -41,6 +43,14 @@ beforeAll(async () => {
   ];
   bodies.push(...responses.map((res) => `${JSON.stringify(res.headers)}\n${res.text}`));
   expect(responses.map((res) => res.status)).toEqual([201, 400, 400, 400]);
+  // A rotation whose new secret the gateway generates: shown once in that answer, kept nowhere.
+  const retire = gateway.vonage.secretsOf(SUB_KEY)[0]?.id;
+  const rotation = await gateway.http
+    .post(`/v1/accounts/${SUB_KEY}/rotations`)
+    .set(admin)
+    .send({ retire_secret_id: retire });
+  expect(rotation.status).toBe(201);
+  generated = rotation.body.secret;
 });
 afterAll(async () => {
   await gateway.close();
@@ -71,5 +81,19 @@ describe('secret values after real create attempts', () => {
 
     expect(dump).toContain('secret.create'); // the dump does hold the audit rows
     for (const value of forbidden) expect(dump).not.toContain(value);
+  });
+});
+
+describe('a secret the gateway generated for a rotation', () => {
+  test('when logs, metrics and a pg_dump are searched, then it appears in none of them', async () => {
+    const dump = execFileSync(join(postgresBin(), 'pg_dump'), ['--data-only', '--dbname', superuserDatabaseUrl()], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const metrics = await gateway.metrics.registry.metrics();
+
+    expect(generated).toMatch(/^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{24}$/);
+    expect(dump).toContain('secret.test'); // the rotation's steps are in the dump
+    for (const written of [gateway.logLines.join('\n'), metrics, dump]) expect(written).not.toContain(generated);
   });
 });

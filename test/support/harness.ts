@@ -56,6 +56,10 @@ export interface GatewayOptions {
   sharedRateLimits?: { retrySharedAfterMs: number };
   /** CORS_ALLOWED_ORIGINS. */
   allowedOrigins?: string[];
+  /** How long a rotation may sit in creating/testing before the next call treats it as interrupted. */
+  rotationLeaseMs?: number;
+  /** More sub-accounts for the fake Vonage (and the test policy's `*` grants). */
+  subAccounts?: string[];
 }
 
 export interface Gateway {
@@ -123,18 +127,19 @@ export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayPa
     },
   });
   const logger = createLogger('debug', new winston.transports.Stream({ stream: sink }));
-  const vonage = await startVonageSandbox({
-    masterKey: MASTER_KEY,
-    masterSecret: MASTER_SECRET,
-    subAccounts: [SUB_KEY],
-  });
+  const subAccounts = [SUB_KEY, ...(options.subAccounts ?? [])];
+  const vonage = await startVonageSandbox({ masterKey: MASTER_KEY, masterSecret: MASTER_SECRET, subAccounts });
   const config = configFor(options, vonage.url);
   // A short connect timeout, so the fail-closed tests see a dead database quickly.
   const db = createDatabase({ connectionString: config.databaseUrl, logger, connectionTimeoutMs: 1_000 });
   const shared = options.sharedRateLimits;
   // As in production, shared counters get a pool of their own, not the fail-closed one with its short timeout.
   const rateLimitDb = shared && createDatabase({ connectionString: config.databaseUrl, logger, max: 5 });
-  const deps = await buildDependencies(config, parsePolicy(TEST_POLICY, 'test policy'), logger, {
+  const policyText = TEST_POLICY.replace(
+    'accounts: [abcd1234, sub00001]',
+    `accounts: [abcd1234, ${subAccounts.join(', ')}]`,
+  );
+  const deps = await buildDependencies(config, parsePolicy(policyText, 'test policy'), logger, {
     db,
     breaker: options.breaker,
     consoleDir: process.env.CONSOLE_DIR,
@@ -142,6 +147,7 @@ export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayPa
       ? (prefix) => sharedRateLimitStore(rateLimitDb, logger, prefix, shared.retrySharedAfterMs)
       : null,
   });
+  deps.rotationLeaseMs = options.rotationLeaseMs;
   if (rateLimitDb) deps.closeOnShutdown = [...(deps.closeOnShutdown ?? []), () => rateLimitDb.destroy()];
   return { deps, vonage, logLines };
 }

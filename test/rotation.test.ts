@@ -1,0 +1,228 @@
+import { createServer } from 'node:http';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { sql } from 'kysely';
+import supertest from 'supertest';
+import { createApp } from '../src/http/app.ts';
+import { expectToMatchContract } from './support/contract.ts';
+import { admin, asCaller, buildDeps, type GatewayParts, requestId } from './support/harness.ts';
+
+/**
+ * Guided rotation on the real Postgres and the fake Vonage. Each test uses an account of its own, so
+ * the fake's 2-secret limit and the one-rotation-at-a-time rule never couple two tests.
+ */
+const ACCOUNTS = ['rota0001', 'rota0002', 'rota0003', 'rota0004', 'rota0005', 'rota0006', 'rota0007', 'rota0008'];
+let parts: GatewayParts;
+let http: ReturnType<typeof supertest>;
+beforeAll(async () => {
+  parts = await buildDeps({ subAccounts: ACCOUNTS });
+  http = supertest(createServer(createApp(parts.deps)));
+});
+afterAll(async () => {
+  await Promise.all([parts.deps.vonage.close(), parts.deps.db.destroy(), parts.vonage.close()]);
+  await Promise.all((parts.deps.closeOnShutdown ?? []).map((close) => close()));
+});
+
+const ROTATIONS = '/v1/accounts/{apiKey}/rotations';
+const ids = (apiKey: string) => parts.vonage.secretsOf(apiKey).map((s) => s.id);
+const start = (apiKey: string, body: Record<string, string | undefined>, headers: Record<string, string> = {}) =>
+  http.post(`/v1/accounts/${apiKey}/rotations`).set(admin).set(headers).send(body);
+const step = (apiKey: string, id: string, name: 'complete' | 'cancel') =>
+  http.post(`/v1/accounts/${apiKey}/rotations/${id}/${name}`).set(admin);
+const stepsOf = (rotationId: string) =>
+  parts.deps.db
+    .selectFrom('audit_events as e')
+    .leftJoin('audit_outcomes as o', 'o.event_id', 'e.id')
+    .select(['e.action', 'e.secret_id', 'o.outcome', 'o.status'])
+    .where('e.rotation_id', '=', rotationId)
+    .orderBy('e.id')
+    .execute();
+
+describe('POST /v1/accounts/:apiKey/rotations', () => {
+  test('when a rotation runs start to complete, then the new secret works, the old one is gone, and every step is audited', async () => {
+    const [apiKey, [retire]] = ['rota0001', ids('rota0001')];
+
+    const started = await start(apiKey, { retire_secret_id: retire });
+
+    expect(started.status).toBe(201);
+    expectToMatchContract(started, 'post', ROTATIONS);
+    expect(started.body).toMatchObject({
+      state: 'awaiting_cutover',
+      retire_secret_id: retire,
+      started_by: 'admin@example.com',
+    });
+    expect(started.body.secret).toMatch(/^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{24}$/);
+    expect(started.headers['cache-control']).toBe('no-store');
+    const newId = started.body.new_secret.id;
+    expect(ids(apiKey)).toEqual([retire, newId]);
+    const asAccount = parts.vonage.received
+      .filter((r) => r.method === 'GET' && r.path === `/accounts/${apiKey}/secrets`)
+      .map((r) => Buffer.from(r.authorization?.slice(6) ?? '', 'base64').toString())
+      .filter((credentials) => credentials.startsWith(`${apiKey}:`));
+    expect(asAccount).toEqual([`${apiKey}:${started.body.secret}`]);
+
+    const completed = await step(apiKey, started.body.id, 'complete');
+    const again = await step(apiKey, started.body.id, 'complete');
+
+    expect(completed.status).toBe(200);
+    expect(completed.body.state).toBe('completed');
+    expect(again.body.state).toBe('completed'); // a repeated step is safe
+    expect(ids(apiKey)).toEqual([newId]);
+    expect(await stepsOf(started.body.id)).toEqual([
+      { action: 'secret.create', secret_id: null, outcome: 'success', status: 201 },
+      { action: 'secret.test', secret_id: newId, outcome: 'success', status: 200 },
+      { action: 'secret.revoke', secret_id: retire, outcome: 'success', status: 204 },
+    ]);
+  });
+
+  test('when a rotation is cancelled, then the new secret is revoked and the old one stays', async () => {
+    const [apiKey, [retire]] = ['rota0002', ids('rota0002')];
+    const started = await start(apiKey, { retire_secret_id: retire, secret: 'Chosen5ecretValue' });
+    expect(started.body.secret).toBeUndefined(); // the caller chose it, so it is not echoed
+
+    const cancelled = await step(apiKey, started.body.id, 'cancel');
+    const completeAfter = await step(apiKey, started.body.id, 'complete');
+
+    expect(cancelled.body.state).toBe('cancelled');
+    expect(ids(apiKey)).toEqual([retire]);
+    expect(completeAfter.status).toBe(409);
+    expect(completeAfter.body.detail).toMatch(/is cancelled/);
+  });
+
+  test('when the account already has 2 secrets, then 409 names the other; with discard_secret_id it is revoked first', async () => {
+    const apiKey = 'rota0003';
+    const [retire] = ids(apiKey);
+    await http.post(`/v1/accounts/${apiKey}/secrets`).set(admin).send({ secret: 'Second5ecretValue' }).expect(201);
+    const other = ids(apiKey)[1] as string;
+
+    const refused = await start(apiKey, { retire_secret_id: retire });
+    const withDiscard = await start(apiKey, { retire_secret_id: retire, discard_secret_id: other });
+
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toContain(`"discard_secret_id": "${other}"`);
+    expect(withDiscard.status).toBe(201);
+    expect(ids(apiKey)).toEqual([retire, withDiscard.body.new_secret.id]);
+    expect((await stepsOf(withDiscard.body.id)).map((s) => `${s.action} ${s.outcome}`)).toEqual([
+      'secret.revoke success',
+      'secret.create success',
+      'secret.test success',
+    ]);
+  });
+
+  test('when Vonage refuses the new secret at the test step, then 502, the new secret is revoked and nothing is left behind', async () => {
+    const [apiKey, [retire]] = ['rota0004', ids('rota0004')];
+    parts.vonage.setAccountAuth(false);
+    try {
+      const res = await start(apiKey, { retire_secret_id: retire });
+
+      expect(res.status).toBe(502);
+      expect(ids(apiKey)).toEqual([retire]);
+      const [rotation] = await parts.deps.db
+        .selectFrom('rotations')
+        .selectAll()
+        .where('api_key', '=', apiKey)
+        .execute();
+      expect(rotation?.state).toBe('failed');
+      expect((await stepsOf(rotation?.id ?? '')).map((s) => `${s.action} ${s.outcome}`)).toEqual([
+        'secret.create success',
+        'secret.test upstream_failed',
+        'secret.revoke success',
+      ]);
+    } finally {
+      parts.vonage.setAccountAuth(true);
+    }
+  });
+
+  test('when the same Idempotency-Key is sent again, then 409 says the secret is not shown again and no second rotation starts', async () => {
+    const [apiKey, [retire]] = ['rota0005', ids('rota0005')];
+    const key = { 'Idempotency-Key': requestId('rotation') };
+
+    const first = await start(apiKey, { retire_secret_id: retire }, key);
+    const replay = await start(apiKey, { retire_secret_id: retire }, key);
+
+    expect(first.status).toBe(201);
+    expect(replay.status).toBe(409);
+    expect(replay.body.detail).toMatch(/shown once and is not shown again/);
+    expect(JSON.stringify(replay.body)).not.toContain(first.body.secret);
+    expect(ids(apiKey)).toHaveLength(2);
+  });
+
+  test('when a second rotation starts while one awaits cutover, then 409 names the first', async () => {
+    const [apiKey, [retire]] = ['rota0006', ids('rota0006')];
+    const first = await start(apiKey, { retire_secret_id: retire });
+
+    const second = await start(apiKey, { retire_secret_id: first.body.new_secret.id, discard_secret_id: retire });
+
+    expect(second.status).toBe(409);
+    expect(second.body.detail).toContain(first.body.id);
+  });
+
+  test('when the caller may create but not revoke, then 403 and the refusal is audited as rotation.start', async () => {
+    const id = requestId('rotation-denied');
+    const res = await http
+      .post('/v1/accounts/sub00001/rotations')
+      .set(asCaller('alice@example.com'))
+      .set('X-Request-Id', id)
+      .send({ retire_secret_id: ids('sub00001')[0] });
+
+    expect(res.status).toBe(403);
+    const [event] = await parts.deps.db
+      .selectFrom('audit_events')
+      .select('action')
+      .where('request_id', '=', id)
+      .execute();
+    expect(event?.action).toBe('rotation.start');
+  });
+});
+
+describe('a rotation a crash interrupted', () => {
+  test.each([
+    ['between create and test (the new secret is known)', 'testing'],
+    ['during create (the new secret is not known yet)', 'creating'],
+  ] as const)(
+    'when the gateway restarts after a crash %s, then the next call revokes the orphan and goes on',
+    async (_label, state) => {
+      const apiKey = state === 'testing' ? 'rota0007' : 'rota0008';
+      const [retire] = ids(apiKey);
+      const crashedId = crypto.randomUUID();
+      await parts.deps.db
+        .insertInto('rotations')
+        .values({
+          id: crashedId,
+          api_key: apiKey,
+          state,
+          retire_secret_id: retire as string,
+          started_by: 'admin@example.com',
+        })
+        .execute();
+      const orphan = (await parts.deps.vonage.create(apiKey, 'Orphan5ecretValue')).value;
+      if (state === 'testing')
+        await sql`update rotations set new_secret_id = ${orphan.id} where id = ${crashedId}`.execute(parts.deps.db);
+      const restarted = supertest(createServer(createApp({ ...parts.deps, rotationLeaseMs: 0 })));
+
+      const next = await restarted
+        .post(`/v1/accounts/${apiKey}/rotations`)
+        .set(admin)
+        .send({ retire_secret_id: retire });
+
+      expect(next.status).toBe(201);
+      expect(ids(apiKey)).toEqual([retire, next.body.new_secret.id]);
+      expect(ids(apiKey)).not.toContain(orphan.id);
+      const crashed = await restarted.get(`/v1/accounts/${apiKey}/rotations/${crashedId}`).set(admin);
+      expect(crashed.body).toMatchObject({ state: 'failed', failure: expect.stringMatching(/interrupted/) });
+      expect((await stepsOf(crashedId)).map((s) => `${s.action} ${s.secret_id} ${s.outcome}`)).toEqual([
+        `secret.revoke ${orphan.id} success`,
+      ]);
+    },
+  );
+});
+
+describe('GET /v1/accounts/:apiKey/rotations', () => {
+  test('when a reader lists rotations, then they see ids and states and never a secret value', async () => {
+    const res = await http.get('/v1/accounts/rota0001/rotations').set(admin);
+
+    expect(res.status).toBe(200);
+    expectToMatchContract(res, 'get', ROTATIONS);
+    expect(res.body.rotations[0]).toMatchObject({ api_key: 'rota0001', state: 'completed' });
+    expect(JSON.stringify(res.body)).not.toMatch(/"secret":/);
+  });
+});
