@@ -110,6 +110,8 @@ const envSchema = z
     AUTH_MODE: z.enum(['headers', 'jwt']).default('headers'),
     CORS_ALLOWED_ORIGINS: origins,
     SECRET_MAX_AGE_DAYS: integer(90, 1, 3650),
+    ROTATION_STALE_AFTER_HOURS: integer(72, 1, 8760),
+    SECRET_AGE_REFRESH_MINUTES: integer(15, 1, 1440),
   })
   .extend(jwtEnvSchema.shape);
 
@@ -143,6 +145,10 @@ export interface Config {
   corsAllowedOrigins: string[];
   /** Secrets older than this many days are flagged as overdue for rotation. */
   secretMaxAgeDays: number;
+  /** A rotation awaiting cutover longer than this is reported as stale. */
+  rotationStaleAfterHours: number;
+  /** How often one replica refreshes the secret-age metrics. */
+  secretAgeRefreshMinutes: number;
 }
 
 export class ConfigError extends Error {
@@ -202,5 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     auth,
     corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS,
     secretMaxAgeDays: e.SECRET_MAX_AGE_DAYS,
+    rotationStaleAfterHours: e.ROTATION_STALE_AFTER_HOURS,
+    secretAgeRefreshMinutes: e.SECRET_AGE_REFRESH_MINUTES,
   });
 }

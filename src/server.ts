@@ -8,7 +8,8 @@ import { sweepExpiredKeys } from './idempotency/store.ts';
 import { closeServer, listen, urlOf } from './listen.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { loadPolicy, type Policy, PolicyError } from './policy/policy.ts';
-import { buildDependencies } from './wiring.ts';
+import { refreshSecretAgePeriodically } from './secrets/secret-age-refresh.ts';
+import { ageGauges, buildDependencies } from './wiring.ts';
 
 export interface Running {
   server: Server;
@@ -103,6 +104,8 @@ function loadSettings(env: NodeJS.ProcessEnv): { config: Config; policy: Policy 
 }
 
 const SWEEP_EVERY_MS = 10 * 60_000;
+/** Between accounts in a secret-age refresh: well under Vonage's rate limits however many accounts. */
+const AGE_REFRESH_SPACING_MS = 1_000;
 
 function sweepIdempotencyKeysPeriodically(running: Running, logger: Logger): void {
   const timer = setInterval(() => {
@@ -118,7 +121,8 @@ async function main(): Promise<void> {
   const { config, policy } = loadSettings(process.env);
   const logger = createLogger(config.logLevel);
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: String(reason) }));
-  const running = await serve(await buildDependencies(config, policy, logger), {
+  const deps = await buildDependencies(config, policy, logger);
+  const running = await serve(deps, {
     port: config.port,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     drainDelayMs: config.drainDelayMs,
@@ -126,6 +130,15 @@ async function main(): Promise<void> {
   });
   shutdownOnSignals(running, logger);
   sweepIdempotencyKeysPeriodically(running, logger);
+  const ages = {
+    db: deps.db,
+    policy,
+    vonage: deps.vonage,
+    maxAgeDays: config.secretMaxAgeDays,
+    staleAfterHours: config.rotationStaleAfterHours,
+  };
+  const refresh = { intervalMs: config.secretAgeRefreshMinutes * 60_000, spacingMs: AGE_REFRESH_SPACING_MS, logger };
+  running.server.once('close', refreshSecretAgePeriodically(ages, ageGauges(deps.metrics), refresh));
   logger.info('listening', {
     port: config.port,
     metrics_port: config.metricsPort,

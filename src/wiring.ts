@@ -3,7 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Config } from './config.ts';
 import { createDatabase, type Database } from './database.ts';
 import type { AppDeps } from './http/app.ts';
-import { createMetrics } from './http/metrics.ts';
+import { createMetrics, type Metrics } from './http/metrics.ts';
+import type { AgeGauges } from './secrets/secret-age-refresh.ts';
 import type { RateLimitStoreFactory } from './http/rate-limit.middleware.ts';
 import { sharedRateLimitStore } from './rate-limit/shared-store.ts';
 import type { Logger } from './logger.ts';
@@ -25,6 +26,12 @@ export interface Parts {
   /** null: each instance counts in memory; omitted: counts are shared through Postgres. */
   rateLimitStore?: RateLimitStoreFactory | null;
 }
+
+/** The secret-age job's gauges, as Prometheus series labelled by managed api key. */
+export const ageGauges = (metrics: Metrics): AgeGauges => ({
+  oldestAgeSeconds: (apiKey, seconds) => metrics.secretOldestAge.set({ api_key: apiKey }, seconds),
+  awaitingCutover: (apiKey, count) => metrics.rotationsAwaitingCutover.set({ api_key: apiKey }, count),
+});
 
 const CIRCUIT_LEVELS = { closed: 0, half_open: 1, open: 2 } as const;
 
@@ -68,6 +75,7 @@ export async function buildDependencies(
     allowedOrigins: config.corsAllowedOrigins,
     authMode: config.auth.mode,
     secretMaxAgeDays: config.secretMaxAgeDays,
+    rotationStaleAfterHours: config.rotationStaleAfterHours,
     consoleDir: parts.consoleDir ?? fileURLToPath(new URL('../console', import.meta.url)),
     closeOnShutdown: closers,
   };

@@ -36,6 +36,8 @@ describe('loadConfig', () => {
       auth: { mode: 'headers' },
       corsAllowedOrigins: [],
       secretMaxAgeDays: 90,
+      rotationStaleAfterHours: 72,
+      secretAgeRefreshMinutes: 15,
     });
   });
 

@@ -43,6 +43,8 @@ export interface VonageSandbox {
   secretsOf(apiKey: string): Array<{ id: string; created_at: string }>;
   /** Applies `fault` to the next `times` requests (all of them, by default), then behaves again. */
   setFault(fault: Fault | null, times?: number): void;
+  /** Makes a secret look older than it is (tests of secret age). */
+  backdate(apiKey: string, secretId: string, createdAt: string): void;
   /** Off: an account's own key and secret no longer authenticate (a rotation's test step fails). */
   setAccountAuth(enabled: boolean): void;
   /** Requests received whose response is neither finished nor abandoned: hung sockets, if not zero. */
@@ -242,6 +244,10 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
           faultsLeft = times;
         },
         pendingRequests: () => pending,
+        backdate: (apiKey, secretId, createdAt) => {
+          const secret = accounts.get(apiKey)?.find((s) => s.id === secretId);
+          if (secret) secret.created_at = createdAt;
+        },
         setAccountAuth: (enabled) => {
           accountAuth = enabled;
         },

@@ -23,6 +23,7 @@ import { consoleRouter } from './routes/console.routes.ts';
 import { contractRouter } from './routes/contract.routes.ts';
 import { healthRouter, type Lifecycle } from './routes/health.routes.ts';
 import { meRouter } from './routes/me.routes.ts';
+import { reportsRouter } from './routes/reports.routes.ts';
 import { rotationsRouter } from './routes/rotations.routes.ts';
 import { secretsRouter } from './routes/secrets.routes.ts';
 
@@ -51,6 +52,8 @@ export interface AppDeps {
   secretMaxAgeDays?: number;
   /** A rotation stuck in creating/testing longer than this was interrupted by a crash (default 2 min). */
   rotationLeaseMs?: number;
+  /** A rotation awaiting cutover longer than this is reported as stale (ROTATION_STALE_AFTER_HOURS). */
+  rotationStaleAfterHours?: number;
   /** Further pools to close on shutdown, after the requests in flight have finished. */
   closeOnShutdown?: Array<() => Promise<void>>;
   lifecycle?: Lifecycle;
@@ -95,6 +98,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(meRouter(deps.policy, { secretMaxAgeDays: deps.secretMaxAgeDays ?? 90 }, contract));
   const secretsDeps = { policy: deps.policy, vonage: deps.vonage, audit, idempotency };
   app.use(secretsRouter(secretsDeps, contract));
+  const ages = { db: deps.db, policy: deps.policy, vonage: deps.vonage, maxAgeDays: deps.secretMaxAgeDays ?? 90 };
+  app.use(reportsRouter({ ...ages, staleAfterHours: deps.rotationStaleAfterHours ?? 72 }, contract));
   app.use(rotationsRouter({ ...secretsDeps, db: deps.db, rotationLeaseMs: deps.rotationLeaseMs ?? 120_000 }, contract));
   app.use(
     auditEventsRouter(

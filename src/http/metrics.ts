@@ -15,6 +15,9 @@ export interface Metrics {
   rateLimitRejections: client.Counter<'budget'>;
   identityFailures: client.Counter<'reason'>;
   circuitState: client.Gauge;
+  /** By managed api key (a bounded set from the policy): the oldest secret's age, and open rotations. */
+  secretOldestAge: client.Gauge<'api_key'>;
+  rotationsAwaitingCutover: client.Gauge<'api_key'>;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -66,6 +69,18 @@ export function createMetrics(): Metrics {
     circuitState: new client.Gauge({
       name: 'gateway_upstream_circuit_state',
       help: 'Vonage circuit breaker: 0 closed, 1 half-open, 2 open',
+      registers,
+    }),
+    secretOldestAge: new client.Gauge({
+      name: 'vonage_secret_oldest_age_seconds',
+      help: "Age of the account's oldest Vonage API secret",
+      labelNames: ['api_key'],
+      registers,
+    }),
+    rotationsAwaitingCutover: new client.Gauge({
+      name: 'vonage_rotations_awaiting_cutover',
+      help: 'Rotations started but not yet completed or cancelled (two live secrets)',
+      labelNames: ['api_key'],
       registers,
     }),
   };
