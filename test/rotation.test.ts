@@ -2,9 +2,10 @@ import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { sql } from 'kysely';
 import supertest from 'supertest';
+import { runAuditCli } from '../src/cli/audit.ts';
 import { createApp } from '../src/http/app.ts';
 import { expectToMatchContract } from './support/contract.ts';
-import { admin, asCaller, buildDeps, type GatewayParts, requestId } from './support/harness.ts';
+import { admin, asCaller, auditorDatabaseUrl, buildDeps, type GatewayParts, requestId } from './support/harness.ts';
 
 /**
  * Guided rotation on the real Postgres and the fake Vonage. Each test uses an account of its own, so
@@ -224,5 +225,18 @@ describe('GET /v1/accounts/:apiKey/rotations', () => {
     expectToMatchContract(res, 'get', ROTATIONS);
     expect(res.body.rotations[0]).toMatchObject({ api_key: 'rota0001', state: 'completed' });
     expect(JSON.stringify(res.body)).not.toMatch(/"secret":/);
+  });
+});
+
+describe('npm run audit -- rotations', () => {
+  test('when a reviewer lists the last hour as the auditor role, then each rotation prints with its steps and actors', async () => {
+    let output = '';
+    const code = await runAuditCli(['rotations', '--since', '1h'], { DATABASE_URL: auditorDatabaseUrl() }, (text) => {
+      output += text;
+    });
+
+    expect(code).toBe(0);
+    expect(output).toMatch(/^[0-9a-f-]{36} {2}rota0001 {2}completed {2}started \S+ by admin@example\.com$/m);
+    expect(output).toMatch(/^ {2}\S+ {2}secret\.test +success +200 {2}[0-9a-f-]{36} {2}by admin@example\.com$/m);
   });
 });

@@ -4,6 +4,7 @@ import { verifyChain } from '../audit/chain.ts';
 import { EXPORT_FORMATS } from '../audit/export-formats.ts';
 import { exportAuditEvents } from '../audit/query.ts';
 import { parseAuditFilter } from '../audit/filter.ts';
+import { printRotations } from './rotations-report.ts';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../audit/audit.table.ts';
 import { createDatabase } from '../database.ts';
 import { createLogger } from '../logger.ts';
@@ -16,6 +17,7 @@ Security reviewers' tool for the gateway's audit log. It connects to DATABASE_UR
 Commands:
   verify              Walk the hash chain. Prints a JSON report; exits 0 if intact, 1 if broken.
   query               Print matching events, newest first, streamed.
+  rotations           List rotations (newest first) with every audited step and its actor; takes --since.
 
 Query options:
   --since <when>      7d, 24h, 30m, or an ISO 8601 time (inclusive)
@@ -84,7 +86,7 @@ export async function runAuditCli(
     await out(HELP);
     return values.help ? 0 : 2;
   }
-  if (!['verify', 'query'].includes(command)) throw new Error(`unknown command "${command}"; see --help`);
+  if (!['verify', 'query', 'rotations'].includes(command)) throw new Error(`unknown command "${command}"; see --help`);
   if (!env.DATABASE_URL) throw new Error('DATABASE_URL is required');
   const format = oneOf(['ndjson', 'csv', 'json'] as const, values.format, 'format') ?? 'ndjson';
   const filter = command === 'query' ? queryFilter(values) : undefined;
@@ -96,6 +98,10 @@ export async function runAuditCli(
     max: 1,
   });
   try {
+    if (command === 'rotations') {
+      await printRotations(db, queryFilter(values).since, out);
+      return 0;
+    }
     if (!filter) {
       const report = await verifyChain(db);
       await out(`${JSON.stringify(report, null, 2)}\n`);
