@@ -95,7 +95,13 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', noStore, corsForListedOrigins(origins, deps.authMode === 'jwt'), refuseCrossSiteRequests(origins));
   app.use('/v1', authenticate(deps.identity));
   app.use('/v1', rateLimits(deps.rateLimits, deps.rateLimitStore));
-  app.use(meRouter(deps.policy, { secretMaxAgeDays: deps.secretMaxAgeDays ?? 90 }, contract));
+  app.use(
+    meRouter(
+      deps.policy,
+      { secretMaxAgeDays: deps.secretMaxAgeDays ?? 90, rotationStaleAfterHours: deps.rotationStaleAfterHours ?? 72 },
+      contract,
+    ),
+  );
   const secretsDeps = { policy: deps.policy, vonage: deps.vonage, audit, idempotency };
   app.use(secretsRouter(secretsDeps, contract));
   const ages = { db: deps.db, policy: deps.policy, vonage: deps.vonage, maxAgeDays: deps.secretMaxAgeDays ?? 90 };

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { asCaller, MASTER_KEY, SUB_KEY } from '../support/harness.ts';
-import { expectAccessible, hasCount, shot, type Stage, startStage, visible } from './browser.ts';
+import { expectAccessible, hasCount, shot, type Stage, startStage, until, visible } from './browser.ts';
 
 /** The five console flows the issue names, in real Chromium against the real app. */
 const adminReviewer = asCaller('ops@example.com', 'platform-admins,security-reviewers', 'ops');
@@ -103,8 +103,13 @@ describe('the console', () => {
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.waitForURL(/#\/audit\?actor=ops%40example\.com&since=1h/);
     const rows = page.getByRole('table', { name: /Audit events/ }).getByRole('row');
-    await visible(rows.filter({ hasText: 'ops@example.com' }).first());
-    const shown = (await rows.count()) - 1;
+    // The filtered page has replaced the unfiltered one once every event row is the actor's.
+    const eventRows = rows.filter({ hasText: /secret\.|rotation\./ });
+    await until(async () => {
+      const count = await eventRows.count();
+      return count > 0 && count === (await eventRows.filter({ hasText: 'ops@example.com' }).count());
+    }, 'the filtered audit page');
+    const shown = await eventRows.count();
 
     const [download] = await Promise.all([
       page.waitForEvent('download'),
@@ -132,5 +137,34 @@ describe('the console', () => {
     await hasCount(page.getByRole('alert'), 0);
     await expectAccessible(page);
     await shot(page, '5-no-grants');
+  });
+
+  test('when an admin rotates with the wizard, then the new secret is shown once, completing leaves only it, and the steps are audited', async () => {
+    const { page } = await stage.as(adminReviewer);
+    await page.goto(`${stage.url}/console/`);
+    const card = account(page, MASTER_KEY);
+    const [before] = stage.parts.vonage.secretsOf(MASTER_KEY);
+
+    await card.getByRole('button', { name: 'Rotate the oldest secret' }).click();
+    await visible(card.getByRole('heading', { name: /Rotation in progress/ }));
+    const value = await card.getByLabel('New secret value').inputValue();
+    expect(value).toMatch(/^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{24}$/);
+    await expectAccessible(page);
+    await shot(page, '6-rotation-awaiting-cutover');
+    await card.getByRole('button', { name: 'Consumers switched: complete' }).click();
+    await hasCount(card.getByRole('heading', { name: /Rotation in progress/ }), 0);
+
+    const after = stage.parts.vonage.secretsOf(MASTER_KEY);
+    expect(after).toHaveLength(1);
+    expect(after[0]?.id).not.toBe(before?.id);
+    await hasCount(card.getByRole('row'), 2);
+    const steps = await stage.parts.deps.db
+      .selectFrom('audit_events')
+      .select('action')
+      .where('api_key', '=', MASTER_KEY)
+      .where('rotation_id', 'is not', null)
+      .orderBy('id')
+      .execute();
+    expect(steps.map((s) => s.action)).toEqual(['secret.create', 'secret.test', 'secret.revoke']);
   });
 });

@@ -2,6 +2,7 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { api, describeProblem, type Me, type Secret, unwrap } from '../api.ts';
 import { CreateSecret } from './create-secret.ts';
+import { RotationPanel } from './rotation.ts';
 import { Empty, Failure, Loading, Reason } from './states.ts';
 import { useLoad } from './use-load.ts';
 
@@ -23,11 +24,12 @@ export function SecretsPage({ me }: { me: Me }) {
     </aside>
     ${me.accounts.map(
       (account) => html`<${AccountCard} key=${account.api_key} apiKey=${account.api_key} actions=${account.actions}
-      maxAgeDays=${me.settings.secret_max_age_days} />`,
+      maxAgeDays=${me.settings.secret_max_age_days} staleAfterHours=${me.settings.rotation_stale_after_hours} />`,
     )}`;
 }
 
-function AccountCard({ apiKey, actions, maxAgeDays }: { apiKey: string; actions: string[]; maxAgeDays: number }) {
+function AccountCard(props: { apiKey: string; actions: string[]; maxAgeDays: number; staleAfterHours: number }) {
+  const { apiKey, actions, maxAgeDays, staleAfterHours } = props;
   const [secrets, reload] = useLoad(
     async () => (await unwrap(api.GET('/v1/accounts/{apiKey}/secrets', { params: { path: { apiKey } } }))).secrets,
     apiKey,
@@ -42,7 +44,9 @@ function AccountCard({ apiKey, actions, maxAgeDays }: { apiKey: string; actions:
       <${SecretTable} apiKey=${apiKey} secrets=${secrets.value} canRevoke=${actions.includes('secrets:revoke')}
         maxAgeDays=${maxAgeDays} onRevoked=${reload} />
       <${CreateSecret} apiKey=${apiKey} allowed=${actions.includes('secrets:create')} secretCount=${secrets.value.length}
-        onCreated=${reload} />`
+        onCreated=${reload} />
+      <${RotationPanel} apiKey=${apiKey} secrets=${secrets.value} staleAfterHours=${staleAfterHours} onChanged=${reload}
+        allowed=${actions.includes('secrets:create') && actions.includes('secrets:revoke')} />`
     }
   </section>`;
 }

@@ -4,7 +4,11 @@ import type { Policy } from '../../policy/policy.ts';
 import { verifiedIdentity } from '../context.ts';
 
 /** Who am I, what may I do: for any verified caller, from the same decisions that authorise requests. */
-export function meRouter(policy: Policy, settings: { secretMaxAgeDays: number }, contract: RequestHandler[]): Router {
+export function meRouter(
+  policy: Policy,
+  settings: { secretMaxAgeDays: number; rotationStaleAfterHours: number },
+  contract: RequestHandler[],
+): Router {
   const router = Router({ caseSensitive: true, strict: true });
   router.get('/v1/me', contract, (_req: Request, res: Response) => {
     const identity = verifiedIdentity(res);
@@ -13,7 +17,10 @@ export function meRouter(policy: Policy, settings: { secretMaxAgeDays: number },
       user: identity.user,
       groups: identity.groups,
       ...capabilities(policy, identity),
-      settings: { secret_max_age_days: settings.secretMaxAgeDays },
+      settings: {
+        secret_max_age_days: settings.secretMaxAgeDays,
+        rotation_stale_after_hours: settings.rotationStaleAfterHours,
+      },
     });
   });
   return router;
