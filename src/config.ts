@@ -112,6 +112,23 @@ const envSchema = z
     SECRET_MAX_AGE_DAYS: integer(90, 1, 3650),
     ROTATION_STALE_AFTER_HOURS: integer(72, 1, 8760),
     SECRET_AGE_REFRESH_MINUTES: integer(15, 1, 1440),
+    AUDIT_STREAM_URL: z
+      .string()
+      .refine((value) => URL.canParse(value), 'must be an absolute URL')
+      .transform((value) => new URL(value))
+      // Audit records carry identities: they never travel in clear text except to a sink on this host.
+      .refine(
+        (url) => url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)),
+        'must use https (http only on loopback)',
+      )
+      .transform((url) => url.toString())
+      .optional(),
+    AUDIT_STREAM_FORMAT: z.enum(['webhook', 'splunk-hec']).default('webhook'),
+    AUDIT_STREAM_SECRET: z.string().startsWith('whsec_', 'must be a Standard Webhooks secret (whsec_…)').optional(),
+    AUDIT_STREAM_TOKEN: z.string().min(1).optional(),
+    AUDIT_STREAM_BATCH: integer(100, 1, 10_000),
+    AUDIT_ANCHOR_INTERVAL_MINUTES: integer(60, 1, 1440),
+    AUDIT_VERIFY_INTERVAL_MINUTES: integer(5, 1, 1440),
   })
   .extend(jwtEnvSchema.shape);
 
@@ -149,6 +166,29 @@ export interface Config {
   rotationStaleAfterHours: number;
   /** How often one replica refreshes the secret-age metrics. */
   secretAgeRefreshMinutes: number;
+  /** Where the audit log is streamed (a SIEM); undefined: not streamed. */
+  auditStream?: AuditStreamSettings;
+  /** How often a checkpoint (chain position and head hash) is emitted, and the chain re-verified. */
+  auditAnchorIntervalMinutes: number;
+  auditVerifyIntervalMinutes: number;
+}
+
+export type AuditStreamSettings =
+  | { url: string; format: 'webhook'; secret: string; batch: number }
+  | { url: string; format: 'splunk-hec'; token: string; batch: number };
+
+/** Streaming is on when AUDIT_STREAM_URL is set; its format then needs its own credential. */
+function auditStreamOf(e: z.infer<typeof envSchema>, problems: string[]): AuditStreamSettings | undefined {
+  if (!e.AUDIT_STREAM_URL) return undefined;
+  const base = { url: e.AUDIT_STREAM_URL, batch: e.AUDIT_STREAM_BATCH };
+  if (e.AUDIT_STREAM_FORMAT === 'splunk-hec') {
+    if (e.AUDIT_STREAM_TOKEN) return { ...base, format: 'splunk-hec', token: e.AUDIT_STREAM_TOKEN };
+    problems.push('AUDIT_STREAM_TOKEN is required (the HEC token) when AUDIT_STREAM_FORMAT is splunk-hec');
+    return undefined;
+  }
+  if (e.AUDIT_STREAM_SECRET) return { ...base, format: 'webhook', secret: e.AUDIT_STREAM_SECRET };
+  problems.push('AUDIT_STREAM_SECRET is required (whsec_…) to sign the audit stream');
+  return undefined;
 }
 
 export class ConfigError extends Error {
@@ -180,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
   const jwt = raw.AUTH_MODE === 'jwt' ? resolveJwtSettings(validJwtFields(raw)) : undefined;
   problems.push(...(jwt?.problems ?? []));
+  const auditStream = parsed.success ? auditStreamOf(parsed.data, problems) : undefined;
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const auth: AuthConfig = jwt?.settings ? { mode: 'jwt', jwt: jwt.settings } : { mode: 'headers' };
@@ -210,5 +251,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     secretMaxAgeDays: e.SECRET_MAX_AGE_DAYS,
     rotationStaleAfterHours: e.ROTATION_STALE_AFTER_HOURS,
     secretAgeRefreshMinutes: e.SECRET_AGE_REFRESH_MINUTES,
+    auditStream,
+    auditAnchorIntervalMinutes: e.AUDIT_ANCHOR_INTERVAL_MINUTES,
+    auditVerifyIntervalMinutes: e.AUDIT_VERIFY_INTERVAL_MINUTES,
   });
 }

@@ -14,6 +14,7 @@ export interface Database {
   rate_limit_hits: RateLimitHitsTable;
   idempotency_keys: IdempotencyKeysTable;
   rotations: RotationsTable;
+  audit_stream_cursor: { id: number; seq: string; hash: Buffer; updated_at: Date };
 }
 
 export interface DatabaseOptions {

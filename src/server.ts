@@ -9,7 +9,9 @@ import { closeServer, listen, urlOf } from './listen.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { loadPolicy, type Policy, PolicyError } from './policy/policy.ts';
 import { refreshSecretAgePeriodically } from './secrets/secret-age-refresh.ts';
-import { ageGauges, buildDependencies } from './wiring.ts';
+import { ageGauges, buildDependencies, chainGauges, streamGauges } from './wiring.ts';
+import { startDeliverer } from './audit/stream/deliverer.ts';
+import { emitCheckpoint, watchChain } from './audit/watch.ts';
 
 export interface Running {
   server: Server;
@@ -31,6 +33,8 @@ export interface ServeOptions {
   metricsPort?: number;
   /** The interface to bind; omitted, every interface (a pod). The dev sandbox binds loopback. */
   host?: string;
+  /** Runs after requests in flight have finished and before the pools close (a last checkpoint). */
+  beforePoolsClose?: () => Promise<void>;
   /** Wraps the app (the dev sandbox puts its sign-in in front); omitted in production. */
   outer?: (app: Express) => Express;
 }
@@ -58,6 +62,9 @@ export async function serve(deps: Omit<AppDeps, 'lifecycle'>, options: ServeOpti
       await closeServer(server);
       clearTimeout(force);
       clearInterval(reapIdle);
+      await options
+        .beforePoolsClose?.()
+        .catch((error: Error) => deps.logger.warn('shutdown step failed', { error: error.message }));
       const extra = (deps.closeOnShutdown ?? []).map((close) => close());
       await Promise.allSettled([
         deps.vonage.close(),
@@ -68,6 +75,30 @@ export async function serve(deps: Omit<AppDeps, 'lifecycle'>, options: ServeOpti
       deps.logger.info('shutdown complete');
     })());
   return { server, url, db: deps.db, shutdown };
+}
+
+/**
+ * The audit log's background jobs: the stream to the SIEM (when configured) and the chain's watch
+ * (incremental verify, checkpoints). On shutdown a last checkpoint is written, then the stream stops.
+ */
+function startAuditJobs(deps: Omit<AppDeps, 'lifecycle'>, config: Config): { stop: () => Promise<void> } {
+  const { db, logger, metrics } = deps;
+  const stream = config.auditStream;
+  const deliverer = stream && startDeliverer(db, stream, { logger, gauges: streamGauges(metrics) });
+  const stopWatching = watchChain(db, {
+    logger,
+    gauges: chainGauges(metrics),
+    verifyEveryMs: config.auditVerifyIntervalMinutes * 60_000,
+    anchorEveryMs: config.auditAnchorIntervalMinutes * 60_000,
+    stream,
+  });
+  return {
+    stop: async () => {
+      stopWatching();
+      await emitCheckpoint(db, logger, stream);
+      await deliverer?.stop();
+    },
+  };
 }
 
 /** SIGTERM (Kubernetes) and SIGINT (a terminal) both drain gracefully. */
@@ -122,7 +153,9 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: String(reason) }));
   const deps = await buildDependencies(config, policy, logger);
+  const auditJobs = startAuditJobs(deps, config);
   const running = await serve(deps, {
+    beforePoolsClose: auditJobs.stop,
     port: config.port,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     drainDelayMs: config.drainDelayMs,

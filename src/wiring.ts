@@ -4,6 +4,8 @@ import type { Config } from './config.ts';
 import { createDatabase, type Database } from './database.ts';
 import type { AppDeps } from './http/app.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
+import type { StreamGauges } from './audit/stream/deliverer.ts';
+import type { ChainGauges } from './audit/watch.ts';
 import type { AgeGauges } from './secrets/secret-age-refresh.ts';
 import type { RateLimitStoreFactory } from './http/rate-limit.middleware.ts';
 import { sharedRateLimitStore } from './rate-limit/shared-store.ts';
@@ -31,6 +33,18 @@ export interface Parts {
 export const ageGauges = (metrics: Metrics): AgeGauges => ({
   oldestAgeSeconds: (apiKey, seconds) => metrics.secretOldestAge.set({ api_key: apiKey }, seconds),
   awaitingCutover: (apiKey, count) => metrics.rotationsAwaitingCutover.set({ api_key: apiKey }, count),
+});
+
+export const streamGauges = (metrics: Metrics): StreamGauges => ({
+  lag: (records) => metrics.auditStreamLag.set(records),
+  delivered: (at) => metrics.auditStreamLastSuccess.set(at.getTime() / 1000),
+});
+
+export const chainGauges = (metrics: Metrics): ChainGauges => ({
+  verified: (intact, at) => {
+    metrics.auditChainIntact.set(intact ? 1 : 0);
+    metrics.auditChainLastVerified.set(at.getTime() / 1000);
+  },
 });
 
 const CIRCUIT_LEVELS = { closed: 0, half_open: 1, open: 2 } as const;

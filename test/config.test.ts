@@ -38,6 +38,9 @@ describe('loadConfig', () => {
       secretMaxAgeDays: 90,
       rotationStaleAfterHours: 72,
       secretAgeRefreshMinutes: 15,
+      auditStream: undefined,
+      auditAnchorIntervalMinutes: 60,
+      auditVerifyIntervalMinutes: 5,
     });
   });
 

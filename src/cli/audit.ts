@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { verifyChain } from '../audit/chain.ts';
 import { EXPORT_FORMATS } from '../audit/export-formats.ts';
 import { exportAuditEvents } from '../audit/query.ts';
+import { readFileSync } from 'node:fs';
+import { parseAnchors, verifyAgainstAnchors } from '../audit/anchors.ts';
 import { parseAuditFilter } from '../audit/filter.ts';
 import { printRotations } from './rotations-report.ts';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../audit/audit.table.ts';
@@ -16,6 +18,8 @@ Security reviewers' tool for the gateway's audit log. It connects to DATABASE_UR
 
 Commands:
   verify              Walk the hash chain. Prints a JSON report; exits 0 if intact, 1 if broken.
+                      --anchors FILE: also check the chain against checkpoints exported from the SIEM
+                      or the logs (NDJSON); a rewrite before one is "diverged_from_anchor".
   query               Print matching events, newest first, streamed.
   rotations           List rotations (newest first) with every audited step and its actor; takes --since.
 
@@ -71,6 +75,7 @@ const OPTIONS = {
   outcome: stringOption,
   limit: stringOption,
   format: stringOption,
+  anchors: stringOption,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -104,8 +109,16 @@ export async function runAuditCli(
     }
     if (!filter) {
       const report = await verifyChain(db);
-      await out(`${JSON.stringify(report, null, 2)}\n`);
-      return report.status === 'intact' ? 0 : 1;
+      if (values.anchors === undefined) {
+        await out(`${JSON.stringify(report, null, 2)}\n`);
+        return report.status === 'intact' ? 0 : 1;
+      }
+      // The chain may be internally consistent and still not the one the outside copies saw.
+      const anchors = await verifyAgainstAnchors(db, parseAnchors(readFileSync(values.anchors, 'utf8')));
+      const status =
+        report.status !== 'intact' ? 'broken' : anchors.status === 'consistent' ? 'intact' : anchors.status;
+      await out(`${JSON.stringify({ status, chain: report, anchors }, null, 2)}\n`);
+      return status === 'intact' ? 0 : 1;
     }
     if (format !== 'json') {
       const { header, line } = EXPORT_FORMATS[format];

@@ -18,6 +18,10 @@ export interface Metrics {
   /** By managed api key (a bounded set from the policy): the oldest secret's age, and open rotations. */
   secretOldestAge: client.Gauge<'api_key'>;
   rotationsAwaitingCutover: client.Gauge<'api_key'>;
+  auditStreamLag: client.Gauge;
+  auditStreamLastSuccess: client.Gauge;
+  auditChainIntact: client.Gauge;
+  auditChainLastVerified: client.Gauge;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -81,6 +85,26 @@ export function createMetrics(): Metrics {
       name: 'vonage_rotations_awaiting_cutover',
       help: 'Rotations started but not yet completed or cancelled (two live secrets)',
       labelNames: ['api_key'],
+      registers,
+    }),
+    auditStreamLag: new client.Gauge({
+      name: 'audit_stream_lag_records',
+      help: 'Audit records not yet acknowledged by the SIEM',
+      registers,
+    }),
+    auditStreamLastSuccess: new client.Gauge({
+      name: 'audit_stream_last_success_timestamp_seconds',
+      help: 'When the SIEM last acknowledged a batch',
+      registers,
+    }),
+    auditChainIntact: new client.Gauge({
+      name: 'audit_chain_intact',
+      help: '1 if the last verify found the chain intact',
+      registers,
+    }),
+    auditChainLastVerified: new client.Gauge({
+      name: 'audit_chain_last_verified_timestamp_seconds',
+      help: 'When the chain was last verified',
       registers,
     }),
   };

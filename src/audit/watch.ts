@@ -1,0 +1,67 @@
+import { type Kysely, sql } from 'kysely';
+import type { AuditStreamSettings } from '../config.ts';
+import type { Database } from '../database.ts';
+import type { Logger } from '../logger.ts';
+import { checkpointOf } from './anchors.ts';
+import { type Checkpoint as Position, verifyChain } from './chain.ts';
+import { post } from './stream/sink.ts';
+
+/**
+ * The chain's watch, on one replica at a time (a transaction-scoped advisory lock): an incremental
+ * verify every interval (cheap, since it starts from the last intact position), its result as metrics,
+ * and a checkpoint every anchor interval, to the stream and to the log.
+ */
+export interface ChainGauges {
+  verified(intact: boolean, at: Date): void;
+}
+
+const LOCK_KEY = 7_340_917;
+
+/** Writes a checkpoint to the log (one structured line) and, if streaming, to the SIEM. */
+export async function emitCheckpoint(db: Kysely<Database>, logger: Logger, stream?: AuditStreamSettings) {
+  const checkpoint = await checkpointOf(db);
+  logger.info('audit checkpoint', { ...checkpoint });
+  if (stream)
+    await post(stream, [checkpoint]).catch((error: Error) =>
+      logger.warn('audit checkpoint not streamed', { error: error.message }),
+    );
+  return checkpoint;
+}
+
+export function watchChain(
+  db: Kysely<Database>,
+  options: {
+    logger: Logger;
+    gauges: ChainGauges;
+    verifyEveryMs: number;
+    anchorEveryMs: number;
+    stream?: AuditStreamSettings;
+  },
+): () => void {
+  let from: Position | undefined;
+  let lastAnchor = 0;
+  const round = () =>
+    db.transaction().execute(async (trx) => {
+      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${LOCK_KEY}) as locked`.execute(
+        trx,
+      );
+      if (!rows[0]?.locked) return;
+      const report = await verifyChain(db, from);
+      from =
+        report.status === 'intact'
+          ? { seq: BigInt(report.records), hash: Buffer.from(report.head_hash, 'hex') }
+          : undefined;
+      options.gauges.verified(report.status === 'intact', new Date());
+      if (report.status !== 'intact') options.logger.error('audit chain broken', { report });
+      if (Date.now() - lastAnchor >= options.anchorEveryMs) {
+        await emitCheckpoint(db, options.logger, options.stream);
+        lastAnchor = Date.now();
+      }
+    });
+  const tick = () =>
+    void round().catch((error: Error) => options.logger.warn('audit chain watch failed', { error: error.message }));
+  const timer = setInterval(tick, options.verifyEveryMs);
+  timer.unref();
+  tick();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,249 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { type Kysely, sql } from 'kysely';
+import { Webhook } from 'standardwebhooks';
+import { checkpointOf } from '../src/audit/anchors.ts';
+import { startDeliverer } from '../src/audit/stream/deliverer.ts';
+import { watchChain } from '../src/audit/watch.ts';
+import { runAuditCli } from '../src/cli/audit.ts';
+import type { AuditStreamSettings } from '../src/config.ts';
+import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
+import { createDatabase, type Database } from '../src/database.ts';
+import { createLogger } from '../src/logger.ts';
+import { chainGauges, streamGauges } from '../src/wiring.ts';
+import { type AuditSink, startAuditSink } from './support/audit-sink.ts';
+import { admin, type Gateway, MASTER_KEY, startGateway, SUB_KEY, until } from './support/harness.ts';
+import { createScratchDatabase, type ScratchDatabase } from './support/scratch-db.ts';
+
+/** The audit log leaves the building: streamed in order, at least once, by one replica; anchored outside. */
+const SECRET = `whsec_${Buffer.from('stream-test-secret-0123456789abcdef').toString('base64')}`;
+const GENESIS = createHash('sha256').update('vonage-secrets-gateway audit chain v1').digest('hex');
+const logger = createLogger('error');
+
+let scratch: ScratchDatabase;
+let gateway: Gateway;
+let sink: AuditSink;
+const children = new Set<ChildProcess>();
+beforeAll(async () => {
+  scratch = await createScratchDatabase('stream');
+  gateway = await startGateway({ databaseUrl: scratch.gatewayUrl });
+  sink = await startAuditSink();
+  for (const apiKey of [MASTER_KEY, SUB_KEY]) {
+    await gateway.http.post(`/v1/accounts/${apiKey}/secrets`).set(admin).send({ secret: exampleSecret() }).expect(201);
+    await gateway.http.post(`/v1/accounts/${apiKey}/secrets`).set(admin).send({ secret: 'short' }).expect(400);
+  }
+}, 30_000);
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await gateway.close();
+  await sink.close();
+  await scratch.drop();
+});
+
+const settings = (path = ''): AuditStreamSettings => ({
+  url: `${sink.url}${path}`,
+  format: 'webhook',
+  secret: SECRET,
+  batch: 3,
+});
+const head = async () =>
+  Number((await gateway.db.selectFrom('audit_chain_head').select('seq').executeTakeFirstOrThrow()).seq);
+const seqsOf = (body: string) => (JSON.parse(body) as { records: Array<{ seq: number }> }).records.map((r) => r.seq);
+const resetCursor = () =>
+  sql`update audit_stream_cursor set seq = 0, hash = sha256(convert_to('vonage-secrets-gateway audit chain v1', 'UTF8'))`.execute(
+    gateway.db,
+  );
+const acknowledged = (path = '/hec') => sink.deliveries.filter((d) => d.status === 200 && d.path === path);
+const deliveredUpTo = async (path = '/hec') => {
+  const last =
+    acknowledged(path)
+      .flatMap((d) => seqsOf(d.body))
+      .at(-1) ?? 0;
+  return last >= (await head());
+};
+
+describe('the audit stream', () => {
+  test('when the sink fails the first 3 posts, then every record still arrives, in order, signed, with no gaps', async () => {
+    sink.deliveries.length = 0;
+    sink.failNext(3);
+    const deliverer = startDeliverer(gateway.db, settings(), {
+      logger,
+      gauges: streamGauges(gateway.metrics),
+      pollMs: 20,
+    });
+    try {
+      await until(() => sink.deliveries.filter((d) => d.status === 200).length > 0, 15_000);
+      await (async () => {
+        for (const deadline = Date.now() + 15_000; !(await deliveredUpTo()); ) {
+          if (Date.now() > deadline) throw new Error('not delivered');
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      })();
+    } finally {
+      await deliverer.stop();
+    }
+
+    expect(sink.deliveries.slice(0, 3).map((d) => d.status)).toEqual([503, 503, 503]);
+    expect(sink.deliveries[3]?.headers['webhook-id']).toBe(sink.deliveries[0]?.headers['webhook-id']); // a retry, not new data
+    const records = acknowledged().flatMap(
+      (d) => (JSON.parse(d.body) as { records: Array<Record<string, unknown>> }).records,
+    );
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: records.length }, (_, i) => i + 1));
+    expect(records[0]?.prev_hash).toBe(GENESIS);
+    records.forEach((record, i) => {
+      if (i > 0) expect(record.prev_hash).toBe(records[i - 1]?.hash);
+    });
+    expect(records.find((r) => r.kind === 'event')).toMatchObject({
+      action: 'secret.create',
+      actor_email: 'admin@example.com',
+    });
+    for (const delivery of acknowledged())
+      expect(() => new Webhook(SECRET).verify(delivery.body, delivery.headers)).not.toThrow();
+    const metrics = await gateway.metrics.registry.metrics();
+    expect(metrics).toMatch(/^audit_stream_lag_records 0$/m);
+    expect(metrics).toMatch(/^audit_stream_last_success_timestamp_seconds \d{10}/m);
+  }, 40_000);
+
+  test('when the delivering replica is killed mid-batch and restarted, then delivery resumes and only that batch repeats', async () => {
+    await resetCursor();
+    sink.deliveries.length = 0;
+    const env = {
+      PATH: process.env.PATH,
+      DATABASE_URL: scratch.gatewayUrl,
+      SINK_URL: sink.url,
+      STREAM_SECRET: SECRET,
+      BATCH: '3',
+    };
+    const worker = () => {
+      const child = spawn(process.execPath, ['test/support/stream-worker.ts'], { env, stdio: 'ignore' });
+      children.add(child);
+      return child;
+    };
+    const held = sink.holdNext();
+    const first = worker();
+    await held;
+    const killedBatch = seqsOf(sink.deliveries[0]?.body ?? '{"records":[]}');
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+
+    const second = worker();
+    try {
+      for (const deadline = Date.now() + 20_000; !(await deliveredUpTo()); ) {
+        if (Date.now() > deadline) throw new Error('delivery did not resume');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      second.kill('SIGKILL');
+    }
+
+    const all = sink.deliveries.flatMap((d) => seqsOf(d.body));
+    const repeated = all.filter((seq, i) => all.indexOf(seq) !== i);
+    expect(killedBatch).toEqual([1, 2, 3]);
+    expect(repeated).toEqual(killedBatch);
+    expect([...new Set(all)]).toEqual(Array.from({ length: await head() }, (_, i) => i + 1));
+  }, 40_000);
+
+  test('when two replicas run, then only one delivers', async () => {
+    await resetCursor();
+    sink.deliveries.length = 0;
+    const pools = [1, 2].map(() => createDatabase({ connectionString: scratch.gatewayUrl, logger }));
+    const replicas = pools.map((db, i) => startDeliverer(db, settings(`/replica-${i}`), { logger, pollMs: 20 }));
+    try {
+      for (
+        const deadline = Date.now() + 15_000;
+        !((await deliveredUpTo('/hec/replica-0')) || (await deliveredUpTo('/hec/replica-1')));
+      ) {
+        if (Date.now() > deadline) throw new Error('not delivered');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await Promise.all(replicas.map((r) => r.stop()));
+      await Promise.all(pools.map((db) => db.destroy()));
+    }
+
+    expect(new Set(sink.deliveries.map((d) => d.path)).size).toBe(1);
+  }, 30_000);
+});
+
+describe('npm run audit -- verify --anchors', () => {
+  test('when the owner rewrites an old record and recomputes every later hash, then verify says intact but the anchors say diverged', async () => {
+    const anchor = await checkpointOf(gateway.db);
+    const dir = mkdtempSync(join(tmpdir(), 'anchors-'));
+    const anchors = join(dir, 'siem-export.ndjson');
+    writeFileSync(anchors, `${JSON.stringify({ level: 'info', message: 'audit checkpoint', ...anchor })}\nnot json\n`);
+    const owner = createDatabase({ connectionString: scratch.superuserUrl, logger });
+    try {
+      await rewriteHistory(owner);
+      const plain = await cli(['verify']);
+      const anchored = await cli(['verify', '--anchors', anchors]);
+
+      expect(plain).toMatchObject({ code: 0, report: { status: 'intact' } });
+      expect(anchored.code).toBe(1);
+      expect(anchored.report).toMatchObject({
+        status: 'diverged_from_anchor',
+        anchors: { checkpoint: { seq: anchor.seq, head_hash: anchor.head_hash } },
+      });
+    } finally {
+      await owner.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the chain watch', () => {
+  test('when it runs, then audit_chain_intact is 1 and the last verification time is set', async () => {
+    const stop = watchChain(gateway.db, {
+      logger,
+      gauges: chainGauges(gateway.metrics),
+      verifyEveryMs: 60_000,
+      anchorEveryMs: 60_000,
+    });
+    try {
+      for (
+        const deadline = Date.now() + 10_000;
+        !/^audit_chain_last_verified_timestamp_seconds \d{10}/m.test(await gateway.metrics.registry.metrics());
+      ) {
+        if (Date.now() > deadline) throw new Error('no verification');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      stop();
+    }
+
+    expect(await gateway.metrics.registry.metrics()).toMatch(/^audit_chain_intact 1$/m);
+  });
+});
+
+async function cli(args: string[]): Promise<{ code: number; report: Record<string, unknown> }> {
+  let output = '';
+  const code = await runAuditCli(args, { DATABASE_URL: scratch.auditorUrl }, (text) => {
+    output += text;
+  });
+  return { code, report: JSON.parse(output) };
+}
+
+/** What only the migration owner or a superuser can do: rewrite a record, then make the chain agree again. */
+async function rewriteHistory(owner: Kysely<Database>): Promise<void> {
+  await owner.transaction().execute(async (trx) => {
+    await sql`alter table audit_events disable trigger all`.execute(trx);
+    await sql`alter table audit_outcomes disable trigger all`.execute(trx);
+    await sql`update audit_events set actor_email = 'someone-else@example.com' where chain_seq = 1`.execute(trx);
+    await sql`do $$ declare r record; prev bytea := sha256(convert_to('vonage-secrets-gateway audit chain v1', 'UTF8'));
+      begin
+        for r in select 'e' as k, id, chain_seq from audit_events union all select 'o', event_id, chain_seq from audit_outcomes order by chain_seq loop
+          if r.k = 'e' then
+            update audit_events set chain_hash = sha256(prev || convert_to(audit_event_canonical(audit_events), 'UTF8')) where id = r.id returning chain_hash into prev;
+          else
+            update audit_outcomes set chain_hash = sha256(prev || convert_to(audit_outcome_canonical(audit_outcomes), 'UTF8')) where event_id = r.id returning chain_hash into prev;
+          end if;
+        end loop;
+        update audit_chain_head set hash = prev where id = 1;
+      end $$`.execute(trx);
+    await sql`alter table audit_events enable trigger all`.execute(trx);
+    await sql`alter table audit_outcomes enable trigger all`.execute(trx);
+  });
+}
