@@ -8,7 +8,7 @@ import type { StreamGauges } from './audit/stream/deliverer.ts';
 import type { ChainGauges } from './audit/watch.ts';
 import type { AgeGauges } from './secrets/secret-age-refresh.ts';
 import type { RateLimitStoreFactory } from './http/rate-limit.middleware.ts';
-import { sharedRateLimitStore } from './rate-limit/shared-store.ts';
+import { type SharedStore, sharedRateLimitStore } from './rate-limit/shared-store.ts';
 import type { Logger } from './logger.ts';
 import type { Policy } from './policy/policy.ts';
 import { type CircuitBreaker, createCircuitBreaker } from './vonage/circuit-breaker.ts';
@@ -62,6 +62,9 @@ export async function buildDependencies(
     return db;
   };
   const db = parts.db ?? createDatabase({ connectionString: config.databaseUrl, logger });
+  // Built only when used, and its leases released before any pool closes.
+  let leased: ReturnType<typeof sharedStore> | undefined;
+  const shared = () => (leased ??= sharedStore(pool, logger));
   // Verification and exports get their own connections and a longer statement timeout.
   const longReadDb = parts.db ?? pool({ max: 2, readOnly: true, statementTimeoutMs: 120_000 });
   const metrics = createMetrics();
@@ -83,7 +86,7 @@ export async function buildDependencies(
     logger,
     trustedProxyCidrs: config.trustedProxyCidrs,
     rateLimits: config.rateLimits,
-    rateLimitStore: parts.rateLimitStore === null ? undefined : (parts.rateLimitStore ?? sharedStore(pool, logger)),
+    rateLimitStore: parts.rateLimitStore === null ? undefined : (parts.rateLimitStore ?? shared().factory),
     metrics,
     idempotencyHmacKey: config.idempotencyHmacKey,
     allowedOrigins: config.corsAllowedOrigins,
@@ -91,17 +94,31 @@ export async function buildDependencies(
     secretMaxAgeDays: config.secretMaxAgeDays,
     rotationStaleAfterHours: config.rotationStaleAfterHours,
     consoleDir: parts.consoleDir ?? fileURLToPath(new URL('../console', import.meta.url)),
-    closeOnShutdown: closers,
+    closeOnShutdown: [
+      async () => {
+        await leased?.release(); // before its pool closes
+        await Promise.all(closers.map((close) => close()));
+      },
+    ],
   };
 }
 
-/** Counters need no fsync per read request; a crash at worst forgets a few hits of the current window. */
+/**
+ * Leases need no fsync: a crash at worst forgets a few hits of the current window. On shutdown, unused
+ * leases go back to the shared budget before the pool closes.
+ */
 function sharedStore(
   pool: (options: { max: number; asynchronousCommit: boolean }) => Kysely<Database>,
   logger: Logger,
 ) {
   const rateLimitDb = pool({ max: 5, asynchronousCommit: true });
-  return (prefix: string) => sharedRateLimitStore(rateLimitDb, logger, prefix);
+  const stores: SharedStore[] = [];
+  const factory = (prefix: string) => {
+    const store = sharedRateLimitStore(rateLimitDb, logger, prefix);
+    stores.push(store);
+    return store;
+  };
+  return { factory, release: async () => void (await Promise.all(stores.map((store) => store.releaseLeases()))) };
 }
 
 /** Only the configured mode's code is loaded: headers mode never loads jose or the JWT presets. */

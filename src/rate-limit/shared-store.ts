@@ -4,48 +4,86 @@ import type { Database } from '../database.ts';
 import type { Logger } from '../logger.ts';
 
 /**
- * A rate-limit store shared by all replicas through Postgres, with a per-instance memory store behind
- * it: while Postgres is unreachable, limits still hold on each instance, and the shared store is tried
- * again after a short pause, so the service recovers by itself when Postgres returns.
+ * Rate limits shared by all replicas through Postgres, without a round trip per request (the idea of
+ * Google's Doorman and Envoy's global limits with local buckets). A replica leases a block of a caller's
+ * budget in one round trip and spends it locally; leased hits count as spent in the shared row, so no
+ * caller ever gets more than the limit, whatever the number of replicas. The block is small near the
+ * limit and larger far from it. Unused lease lapses with the window, or is handed back on shutdown.
+ * While Postgres is unreachable, each instance limits on its own, and the shared budget is tried again
+ * after a short pause, so the service recovers by itself.
  */
 
 const RETRY_SHARED_AFTER_MS = 5_000;
+const MAX_BLOCK = 50;
 
-async function incrementShared(db: Kysely<Database>, key: string, windowMs: number): Promise<ClientRateLimitInfo> {
-  const window = sql`make_interval(secs => ${windowMs / 1000})`;
-  const { rows } = await sql<{ hits: number; reset_at: Date }>`
-    insert into rate_limit_hits as r (key, hits, reset_at) values (${key}, 1, now() + ${window})
-    on conflict (key) do update set
-      hits = case when r.reset_at <= now() then 1 else r.hits + 1 end,
-      reset_at = case when r.reset_at <= now() then now() + ${window} else r.reset_at end
-    returning hits, reset_at`.execute(db);
-  const row = rows[0];
-  if (!row) throw new Error('rate-limit upsert returned no row');
-  return { totalHits: row.hits, resetTime: new Date(row.reset_at) };
+interface Lease {
+  remaining: number;
+  sharedHits: number;
+  resetAt: Date;
 }
+
+/** A quarter of what is left of the shared budget, so several replicas can each hold some of it. */
+export const blockFor = (limit: number, sharedHits: number) =>
+  Math.max(1, Math.min(MAX_BLOCK, Math.floor((limit - sharedHits) / 4)));
+
+async function leaseShared(db: Kysely<Database>, key: string, want: number, limit: number, windowMs: number) {
+  const { rows } = await sql<{ granted: number; hits: number; reset_at: Date }>`
+    select granted, hits, reset_at from rate_limit_lease(${key}, ${want}, ${limit}, ${windowMs})`.execute(db);
+  const row = rows[0];
+  if (!row) throw new Error('rate-limit lease returned no row');
+  return { granted: row.granted, hits: row.hits, resetAt: new Date(row.reset_at) };
+}
+
+export type SharedStore = Store & { releaseLeases(): Promise<void> };
 
 export function sharedRateLimitStore(
   db: Kysely<Database>,
   logger: Logger,
   prefix: string,
   retrySharedAfterMs = RETRY_SHARED_AFTER_MS,
-): Store {
+): SharedStore {
   const local = new MemoryStore();
+  const leases = new Map<string, Lease>();
   let windowMs = 60_000;
+  let limit = 1;
   let sharedPausedUntil = 0;
 
-  async function viaShared<T>(shared: () => Promise<T>, fallback: () => Promise<T> | T): Promise<T> {
-    if (Date.now() < sharedPausedUntil) return fallback();
+  async function lease(key: string): Promise<Lease | null> {
+    if (Date.now() < sharedPausedUntil) return null;
+    const held = leases.get(key);
+    const current = held && held.resetAt.getTime() > Date.now() ? held : undefined;
     try {
-      return await shared();
+      const got = await leaseShared(db, prefix + key, blockFor(limit, current?.sharedHits ?? 0), limit, windowMs);
+      const sameWindow = current && current.resetAt.getTime() === got.resetAt.getTime();
+      const next = {
+        remaining: (sameWindow ? current.remaining : 0) + got.granted,
+        sharedHits: got.hits,
+        resetAt: got.resetAt,
+      };
+      leases.set(key, next);
+      return next;
     } catch (error) {
       sharedPausedUntil = Date.now() + retrySharedAfterMs;
       logger.warn('shared rate-limit store unavailable; limiting per instance for now', {
         prefix,
         error: (error as Error).message,
       });
-      return fallback();
+      return null;
     }
+  }
+
+  async function increment(key: string): Promise<ClientRateLimitInfo> {
+    const held = leases.get(key);
+    // The shared budget is spent for this window: refuse here, without asking Postgres again.
+    if (held && held.remaining === 0 && held.sharedHits >= limit && held.resetAt.getTime() > Date.now()) {
+      return { totalHits: limit + 1, resetTime: held.resetAt };
+    }
+    const usable = held && held.remaining > 0 && held.resetAt.getTime() > Date.now() ? held : await lease(key);
+    if (!usable) return local.increment(key);
+    if (usable.remaining === 0) return { totalHits: limit + 1, resetTime: usable.resetAt };
+    usable.remaining -= 1;
+    // Hits leased anywhere count as used, so the headers never promise more than is left.
+    return { totalHits: Math.max(1, usable.sharedHits - usable.remaining), resetTime: usable.resetAt };
   }
 
   return {
@@ -53,26 +91,31 @@ export function sharedRateLimitStore(
     localKeys: false,
     init(options: Options) {
       windowMs = options.windowMs;
+      limit = typeof options.limit === 'number' ? options.limit : limit;
       local.init(options);
     },
-    increment: (key) =>
-      viaShared(
-        () => incrementShared(db, prefix + key, windowMs),
-        () => local.increment(key),
-      ),
-    decrement: (key) =>
-      viaShared(
-        async () =>
-          void (await sql`update rate_limit_hits set hits = greatest(hits - 1, 0) where key = ${prefix + key}`.execute(
-            db,
-          )),
-        () => local.decrement(key),
-      ),
-    resetKey: (key) =>
-      viaShared(
-        async () => void (await sql`delete from rate_limit_hits where key = ${prefix + key}`.execute(db)),
-        () => local.resetKey(key),
-      ),
+    increment,
+    decrement: async (key) => {
+      const held = leases.get(key);
+      if (held) held.remaining += 1;
+      else await local.decrement(key);
+    },
+    resetKey: async (key) => {
+      leases.delete(key);
+      await local.resetKey(key);
+      await sql`delete from rate_limit_hits where key = ${prefix + key}`.execute(db).catch(() => undefined);
+    },
+    /** Hands unused leases back to the shared budget (on shutdown), for the window they came from. */
+    async releaseLeases() {
+      for (const [key, held] of leases) {
+        if (held.remaining === 0 || held.resetAt.getTime() <= Date.now()) continue;
+        await sql`update rate_limit_hits set hits = greatest(0, hits - ${held.remaining})
+          where key = ${prefix + key} and date_trunc('milliseconds', reset_at) = ${held.resetAt}`
+          .execute(db)
+          .catch(() => undefined);
+      }
+      leases.clear();
+    },
     shutdown: () => local.shutdown(),
   };
 }

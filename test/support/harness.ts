@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
-import type { Kysely } from 'kysely';
+import type { Kysely, KyselyPlugin } from 'kysely';
 import supertest from 'supertest';
 import winston from 'winston';
 import { startVonageSandbox, type VonageSandbox } from '../../src/dev/vonage-sandbox.ts';
@@ -10,7 +10,7 @@ import { createDatabase, type Database } from '../../src/database.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { type AppDeps, createApp } from '../../src/http/app.ts';
 import type { Metrics } from '../../src/http/metrics.ts';
-import { sharedRateLimitStore } from '../../src/rate-limit/shared-store.ts';
+import { type SharedStore, sharedRateLimitStore } from '../../src/rate-limit/shared-store.ts';
 import type { JwtSettings } from '../../src/identity/jwt-settings.ts';
 import { createLogger } from '../../src/logger.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
@@ -53,7 +53,7 @@ export interface GatewayOptions {
   jwt?: JwtSettings;
   breaker?: CircuitBreaker;
   /** Share rate-limit counts through Postgres, as production does (memory per instance otherwise). */
-  sharedRateLimits?: { retrySharedAfterMs: number };
+  sharedRateLimits?: { retrySharedAfterMs: number; statements?: { count: number } };
   /** CORS_ALLOWED_ORIGINS. */
   allowedOrigins?: string[];
   /** How long a rotation may sit in creating/testing before the next call treats it as interrupted. */
@@ -99,6 +99,14 @@ export interface GatewayParts {
   logLines: string[];
 }
 
+const countStatements = (counter: { count: number }): KyselyPlugin => ({
+  transformQuery: (args) => {
+    counter.count += 1;
+    return args.node;
+  },
+  transformResult: async (args) => args.result,
+});
+
 /** The same configuration parsing as production, from variables a test chooses. */
 function configFor(options: GatewayOptions, vonageUrl: string): Config {
   const config = loadConfig({
@@ -134,7 +142,11 @@ export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayPa
   const db = createDatabase({ connectionString: config.databaseUrl, logger, connectionTimeoutMs: 1_000 });
   const shared = options.sharedRateLimits;
   // As in production, shared counters get a pool of their own, not the fail-closed one with its short timeout.
-  const rateLimitDb = shared && createDatabase({ connectionString: config.databaseUrl, logger, max: 5 });
+  const stores: SharedStore[] = [];
+  const rateLimitPool = shared && createDatabase({ connectionString: config.databaseUrl, logger, max: 5 });
+  // A statement counter, for tests that count the rate limiter's round trips.
+  const rateLimitDb =
+    rateLimitPool && (shared.statements ? rateLimitPool.withPlugin(countStatements(shared.statements)) : rateLimitPool);
   const policyText = TEST_POLICY.replace(
     'accounts: [abcd1234, sub00001]',
     `accounts: [abcd1234, ${subAccounts.join(', ')}]`,
@@ -144,11 +156,18 @@ export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayPa
     breaker: options.breaker,
     consoleDir: process.env.CONSOLE_DIR,
     rateLimitStore: rateLimitDb
-      ? (prefix) => sharedRateLimitStore(rateLimitDb, logger, prefix, shared.retrySharedAfterMs)
+      ? (prefix) => {
+          const store = sharedRateLimitStore(rateLimitDb, logger, prefix, shared.retrySharedAfterMs);
+          stores.push(store);
+          return store;
+        }
       : null,
   });
   deps.rotationLeaseMs = options.rotationLeaseMs;
-  if (rateLimitDb) deps.closeOnShutdown = [...(deps.closeOnShutdown ?? []), () => rateLimitDb.destroy()];
+  if (rateLimitPool) {
+    const release = async () => void (await Promise.all(stores.map((store) => store.releaseLeases())));
+    deps.closeOnShutdown = [...(deps.closeOnShutdown ?? []), () => release().then(() => rateLimitPool.destroy())];
+  }
   return { deps, vonage, logLines };
 }
 
