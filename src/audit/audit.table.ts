@@ -1,25 +1,8 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
-export const AUDIT_ACTIONS = [
-  'secret.create',
-  'secret.revoke',
-  'secret.test',
-  'rotation.start',
-  'rotation.complete',
-  'rotation.cancel',
-] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export { AUDIT_ACTIONS, AUDIT_OUTCOMES, type AuditAction, type AuditOutcome } from './vocabulary.ts';
+import type { AuditAction, AuditOutcome } from './vocabulary.ts';
 
-export const AUDIT_OUTCOMES = [
-  'success',
-  'replayed',
-  'denied',
-  'invalid',
-  'upstream_rejected',
-  'upstream_failed',
-  'incomplete',
-] as const;
-export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 /** `incomplete` is never written: it is what an attempt without an outcome row reads as. */
 export type RecordedOutcome = Exclude<AuditOutcome, 'incomplete'>;
 

@@ -1,16 +1,11 @@
 import { html } from 'htm/preact';
+import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../../audit/vocabulary.ts';
 
 export const FILTER_NAMES = ['actor', 'action', 'api_key', 'outcome', 'since', 'until'] as const;
 export type FilterName = (typeof FILTER_NAMES)[number];
-const ACTIONS = [
-  'secret.create',
-  'secret.revoke',
-  'secret.test',
-  'rotation.start',
-  'rotation.complete',
-  'rotation.cancel',
-];
-const OUTCOMES = ['success', 'replayed', 'denied', 'invalid', 'upstream_rejected', 'upstream_failed', 'incomplete'];
+// The server's own lists (a type-only module), so the console can never offer a filter the API refuses.
+const ACTIONS = AUDIT_ACTIONS;
+const OUTCOMES = AUDIT_OUTCOMES;
 
 /** The filters as a plain form; applying them writes the URL, so a filtered view is a shareable link. */
 export function AuditFilters({
