@@ -13,14 +13,13 @@ const FOREIGN_FETCH_SITES = new Set(['cross-site', 'same-site']);
 export function refuseCrossSiteRequests(allowedOrigins: readonly string[]): RequestHandler {
   const allowed = new Set(allowedOrigins);
   return (req, _res, next) => {
-    const site = req.get('sec-fetch-site')?.trim().toLowerCase();
-    const origin = req.get('origin');
+    const site = req.headers['sec-fetch-site'];
+    const origin = req.headers.origin;
+    if (origin === undefined && site === undefined) return next(); // curl, server-side callers: the common case
     if (origin !== undefined && allowed.has(origin)) return next(); // a listed app, cross-site by nature
-    const ownOrigin = `${req.protocol}://${req.host}`;
-    if (
-      (site && FOREIGN_FETCH_SITES.has(site)) ||
-      (origin !== undefined && origin !== ownOrigin && !allowed.has(origin))
-    ) {
+    // req.protocol and req.host run the trusted-proxy check, so the own origin is worked out only when needed.
+    const foreignSite = typeof site === 'string' && FOREIGN_FETCH_SITES.has(site.trim().toLowerCase());
+    if (foreignSite || (origin !== undefined && origin !== `${req.protocol}://${req.host}`)) {
       throw new AppError('cross-site-request', 403, 'Requests from another site are not accepted.');
     }
     next();

@@ -21,7 +21,7 @@ const EXPOSED_HEADERS = [
 
 export function corsForListedOrigins(allowedOrigins: readonly string[], jwtInAuthorization: boolean): RequestHandler {
   const allowed = new Set(allowedOrigins);
-  return cors({
+  const handler = cors({
     origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
     credentials: true,
     methods: METHODS,
@@ -32,4 +32,6 @@ export function corsForListedOrigins(allowedOrigins: readonly string[], jwtInAut
     // An unlisted origin's preflight falls through to the cross-site guard (403) instead of a bare 204.
     preflightContinue: false,
   });
+  // Without Origin there is nothing for CORS to do; most callers are servers and never send one.
+  return (req, res, next) => (req.headers.origin === undefined ? next() : handler(req, res, next));
 }

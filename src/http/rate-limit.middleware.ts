@@ -13,12 +13,7 @@ export type RateLimitStoreFactory = (prefix: string) => Store;
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-function limiter(
-  limit: number,
-  budget: 'reads' | 'writes',
-  skip: (method: string) => boolean,
-  storeFor?: RateLimitStoreFactory,
-): RequestHandler {
+function limiter(limit: number, budget: 'reads' | 'writes', storeFor?: RateLimitStoreFactory): RequestHandler {
   return rateLimit({
     store: storeFor?.(`${budget}:`),
     windowMs: 60_000,
@@ -28,7 +23,6 @@ function limiter(
     identifier: budget,
     // Keyed per verified caller, not per IP: every caller arrives through the same SSO proxy address.
     keyGenerator: (_req, res) => verifiedIdentity(res).email,
-    skip: (req) => skip(req.method),
     handler: (_req, res, next) => {
       context(res).rateLimitedBy = budget;
       next(new AppError('rate-limited', 429, `Too many ${budget}; retry after the time in Retry-After.`));
@@ -36,10 +30,12 @@ function limiter(
   });
 }
 
-/** Separate budgets, so a burst of reads never eats the much smaller budget for creates and revokes. */
-export function rateLimits(limits: RateLimits, storeFor?: RateLimitStoreFactory): RequestHandler[] {
-  return [
-    limiter(limits.readsPerMinute, 'reads', (method) => WRITE_METHODS.has(method), storeFor),
-    limiter(limits.writesPerMinute, 'writes', (method) => !WRITE_METHODS.has(method), storeFor),
-  ];
+/**
+ * Separate budgets, so a burst of reads never eats the much smaller budget for creates and revokes.
+ * Each request runs only its own budget's limiter.
+ */
+export function rateLimits(limits: RateLimits, storeFor?: RateLimitStoreFactory): RequestHandler {
+  const reads = limiter(limits.readsPerMinute, 'reads', storeFor);
+  const writes = limiter(limits.writesPerMinute, 'writes', storeFor);
+  return (req, res, next) => (WRITE_METHODS.has(req.method) ? writes : reads)(req, res, next);
 }
