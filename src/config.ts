@@ -1,83 +1,19 @@
-import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { type JwtEnv, jwtEnvSchema, type JwtSettings, resolveJwtSettings } from './identity/jwt-settings.ts';
+import {
+  auditStreamUrl,
+  integer,
+  LOG_LEVELS,
+  origins,
+  required,
+  trustedProxyCidrs,
+  vonageBaseUrl,
+} from './config-fields.ts';
 
 /**
  * All configuration, read from the environment once at start. Every problem is reported together,
  * and credentials have no defaults: a pod that is missing one must not start.
  */
-
-const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
-
-const integer = (fallback: number, min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max))
-    .prefault(String(fallback));
-
-const required = (what: string) =>
-  z
-    .string({ error: `is required (${what})` })
-    .trim()
-    .min(1, `is required (${what})`);
-
-const isLoopbackHost = (host: string) => ['localhost', '127.0.0.1', '[::1]'].includes(host);
-
-const vonageBaseUrl = z
-  .string()
-  .prefault('https://api.nexmo.com')
-  .refine((value) => URL.canParse(value), 'must be an absolute URL')
-  .transform((value) => new URL(value))
-  // Basic-auth credentials must never travel in clear text; plain http is for the loopback fakes only.
-  .refine(
-    (url) => url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)),
-    'must use https (http only on loopback)',
-  )
-  .refine(
-    (url) => url.pathname === '/' && !url.search && !url.username && !url.password,
-    'must be an origin, with no path, query or credentials',
-  )
-  .transform((url) => url.origin);
-
-/** `a, b,,c` → ['a', 'b', 'c']; each entry is then checked on its own, and named in the report. */
-const commaList = (fallback: string, check: (entry: string) => string | null) =>
-  z
-    .string()
-    .prefault(fallback)
-    .transform((value) =>
-      value
-        .split(',')
-        .map((entry) => entry.trim())
-        .filter(Boolean),
-    )
-    .superRefine((entries, ctx) => {
-      for (const entry of entries) {
-        const problem = check(entry);
-        if (problem) ctx.addIssue({ code: 'custom', message: `"${entry}" ${problem}` });
-      }
-    });
-
-const compiles = (cidr: string) => {
-  try {
-    proxyaddr.compile(cidr);
-    return null;
-  } catch {
-    return 'is not an IP address, CIDR range or proxy-addr name';
-  }
-};
-
-const trustedProxyCidrs = commaList('loopback', compiles).refine(
-  (cidrs) => cidrs.length > 0,
-  'must name at least one address range',
-);
-
-const origins = commaList('', (origin) =>
-  URL.canParse(origin) && new URL(origin).origin === origin
-    ? null
-    : 'is not an exact origin such as https://app.example.com',
-);
 
 const envSchema = z
   .object({
@@ -112,17 +48,7 @@ const envSchema = z
     SECRET_MAX_AGE_DAYS: integer(90, 1, 3650),
     ROTATION_STALE_AFTER_HOURS: integer(72, 1, 8760),
     SECRET_AGE_REFRESH_MINUTES: integer(15, 1, 1440),
-    AUDIT_STREAM_URL: z
-      .string()
-      .refine((value) => URL.canParse(value), 'must be an absolute URL')
-      .transform((value) => new URL(value))
-      // Audit records carry identities: they never travel in clear text except to a sink on this host.
-      .refine(
-        (url) => url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)),
-        'must use https (http only on loopback)',
-      )
-      .transform((url) => url.toString())
-      .optional(),
+    AUDIT_STREAM_URL: auditStreamUrl,
     AUDIT_STREAM_FORMAT: z.enum(['webhook', 'splunk-hec']).default('webhook'),
     AUDIT_STREAM_SECRET: z.string().startsWith('whsec_', 'must be a Standard Webhooks secret (whsec_…)').optional(),
     AUDIT_STREAM_TOKEN: z.string().min(1).optional(),

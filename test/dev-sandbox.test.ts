@@ -37,6 +37,7 @@ function startDev(port: number, ...args: string[]): Promise<{ banner: string; st
     DEV_DATA_DIR: join(dir, 'data'),
     DEV_POLICY_FILE: policyFile,
     RATE_LIMIT_WRITES_PER_MINUTE: '2',
+    DEV_CONSOLE: 'off', // this test is about the API's dev loop; the console has its own browser tests
     LOG_LEVEL: 'error',
   };
   const child = spawn(process.execPath, ['src/dev/main.ts', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -64,8 +64,12 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const policy = loadPolicy(config.accessPolicyFile);
   const consoleDir = `${dataDir}/console`;
-  await buildConsole(consoleDir, { quiet: true });
-  const stopWatching = await buildConsole(consoleDir, { watch: true, quiet: true }); // rebuilds as you edit
+  // DEV_CONSOLE=off skips the console's build and watch (an API-only session, or a test of the API).
+  const withConsole = process.env.DEV_CONSOLE !== 'off';
+  if (withConsole) await buildConsole(consoleDir, { quiet: true });
+  const stopWatching = withConsole
+    ? await buildConsole(consoleDir, { watch: true, quiet: true })
+    : async () => undefined;
   const deps = await buildDependencies(config, policy, logger, { db, rateLimitStore: null, consoleDir });
   const running = await serve(deps, {
     port: config.port,

@@ -1,5 +1,5 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { digest, initialAccounts, now, type Stored, saveAccounts } from './sandbox-state.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { vonageProblem, type VonageProblemName } from './vonage-problems.ts';
@@ -56,10 +56,6 @@ const MAX_SECRETS = 2;
 const SECRET_RULES = /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d).{8,25}$/;
 const PATH = /^\/accounts\/([^/]+)\/secrets(?:\/([^/]+))?\/?$/;
 
-/** A secret as the sandbox keeps it: its id, date, and a SHA-256 of its value (never the value). */
-type Stored = { id: string; created_at: string; hash?: string };
-const digest = (value: string) => createHash('sha256').update(value).digest('hex');
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 const link = (href: string) => ({ self: { href } });
 const toInfo = (apiKey: string, s: Stored) => ({
   _links: link(`/accounts/${apiKey}/secrets/${s.id}`),
@@ -90,25 +86,6 @@ function parseSecret(body: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A Vonage account always has one secret; a state file from an earlier run restores what it had. */
-function initialAccounts(options: SandboxOptions): Map<string, Stored[]> {
-  const saved =
-    options.stateFile && existsSync(options.stateFile)
-      ? (JSON.parse(readFileSync(options.stateFile, 'utf8')) as Record<string, Stored[]>)
-      : {};
-  const accounts = new Map<string, Stored[]>();
-  for (const key of [options.masterKey, ...(options.subAccounts ?? [])]) {
-    accounts.set(key, saved[key]?.length ? saved[key] : [{ id: randomUUID(), created_at: now() }]);
-  }
-  return accounts;
-}
-
-/** Written whole and renamed into place, so a crash mid-write never leaves half a file. */
-function saveAccounts(file: string, accounts: Map<string, Stored[]>): void {
-  writeFileSync(`${file}.tmp`, JSON.stringify(Object.fromEntries(accounts)));
-  renameSync(`${file}.tmp`, file);
 }
 
 export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<VonageSandbox> {
