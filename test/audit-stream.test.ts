@@ -169,6 +169,33 @@ describe('the audit stream', () => {
   }, 30_000);
 });
 
+describe('the audit stream in Splunk HEC format', () => {
+  test('when AUDIT_STREAM_FORMAT is splunk-hec, then each record is one HEC event, authorised with the HEC token', async () => {
+    await resetCursor();
+    sink.deliveries.length = 0;
+    const hec: AuditStreamSettings = {
+      url: `${sink.url}/services/collector/event`,
+      format: 'splunk-hec',
+      token: 'hec-token-1',
+      batch: 50,
+    };
+    const deliverer = startDeliverer(gateway.db, hec, { logger, pollMs: 20 });
+    try {
+      await until(() => sink.deliveries.length > 0, 10_000);
+    } finally {
+      await deliverer.stop();
+    }
+
+    const [first] = sink.deliveries;
+    expect(first?.headers.authorization).toBe('Splunk hec-token-1');
+    type HecEvent = { time: number; sourcetype: string; event: { seq: number; kind: string } };
+    const events = (first?.body ?? '').split('\n').map((line) => JSON.parse(line) as HecEvent);
+    expect(events[0]).toMatchObject({ sourcetype: 'vonage:gateway:audit', event: { seq: 1, kind: 'event' } });
+    expect(events.map((e) => e.event.seq)).toEqual(Array.from({ length: events.length }, (_, i) => i + 1));
+    expect(typeof events[0]?.time).toBe('number');
+  });
+});
+
 describe('npm run audit -- verify --anchors', () => {
   test('when the owner rewrites an old record and recomputes every later hash, then verify says intact but the anchors say diverged', async () => {
     const anchor = await checkpointOf(gateway.db);
