@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import type { Express } from 'express';
+import { createDatabase } from './database.ts';
 import { type AppDeps, createApp } from './http/app.ts';
 import { startMetricsServer } from './http/metrics.ts';
 import { sweepExpiredKeys } from './idempotency/store.ts';
@@ -81,8 +82,12 @@ export async function serve(deps: Omit<AppDeps, 'lifecycle'>, options: ServeOpti
  * The audit log's background jobs: the stream to the SIEM (when configured) and the chain's watch
  * (incremental verify, checkpoints). On shutdown a last checkpoint is written, then the stream stops.
  */
-function startAuditJobs(deps: Omit<AppDeps, 'lifecycle'>, config: Config): { stop: () => Promise<void> } {
-  const { db, logger, metrics } = deps;
+function startAuditJobs(
+  deps: Omit<AppDeps, 'lifecycle'>,
+  db: AppDeps['db'],
+  config: Config,
+): { stop: () => Promise<void> } {
+  const { logger, metrics } = deps;
   const stream = config.auditStream;
   const deliverer = stream && startDeliverer(db, stream, { logger, gauges: streamGauges(metrics) });
   const stopWatching = watchChain(db, {
@@ -153,9 +158,15 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: String(reason) }));
   const deps = await buildDependencies(config, policy, logger);
-  const auditJobs = startAuditJobs(deps, config);
+  // Background jobs (the audit stream, the chain watch, the secret-age refresh) hold connections for
+  // seconds at a time, so they get a pool of their own and never take one a request needs.
+  const jobsDb = createDatabase({ connectionString: config.databaseUrl, logger, max: 3, statementTimeoutMs: 120_000 });
+  const auditJobs = startAuditJobs(deps, jobsDb, config);
   const running = await serve(deps, {
-    beforePoolsClose: auditJobs.stop,
+    beforePoolsClose: async () => {
+      await auditJobs.stop();
+      await jobsDb.destroy();
+    },
     port: config.port,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     drainDelayMs: config.drainDelayMs,
@@ -164,7 +175,7 @@ async function main(): Promise<void> {
   shutdownOnSignals(running, logger);
   sweepIdempotencyKeysPeriodically(running, logger);
   const ages = {
-    db: deps.db,
+    db: jobsDb,
     policy,
     vonage: deps.vonage,
     maxAgeDays: config.secretMaxAgeDays,

@@ -89,8 +89,14 @@ describe('the production install (npm ci --omit=dev plus the build output)', () 
       IDEMPOTENCY_HMAC_KEY: 'i'.repeat(40),
     };
 
-    const child = spawn(process.execPath, ['dist/src/server.js'], { cwd: dir, env, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['dist/src/server.js'], {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     server = child;
+    let stdout = '';
+    child.stdout?.on('data', (chunk) => (stdout += chunk));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     const ready = await untilReady(`http://127.0.0.1:${port}/readyz`, exited);
     const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
@@ -100,5 +106,16 @@ describe('the production install (npm ci --omit=dev plus the build output)', () 
     expect(ready).toBe(200);
     expect(metrics.status).toBe(200);
     expect(await exited).toBe(0);
+    // On shutdown the process anchors the chain: one structured checkpoint line in its log.
+    const checkpoint = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
+      .find((l) => l.message === 'audit checkpoint');
+    expect(checkpoint).toMatchObject({
+      kind: 'checkpoint',
+      seq: expect.any(Number),
+      head_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
   }, 180_000);
 });
