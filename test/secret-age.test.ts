@@ -7,6 +7,7 @@ import { refreshSecretAge } from '../src/secrets/secret-age-refresh.ts';
 import { ageGauges } from '../src/wiring.ts';
 import { expectToMatchContract } from './support/contract.ts';
 import { admin, buildDeps, type GatewayParts, reviewer } from './support/harness.ts';
+import { createScratchDatabase, type ScratchDatabase } from './support/scratch-db.ts';
 
 /** Secret age and stale rotations: the report reviewers read, and the metrics security alerts on. */
 const OLD = 'ages0001';
@@ -15,8 +16,11 @@ const REPORT = '/v1/reports/secret-age';
 let parts: GatewayParts;
 let http: ReturnType<typeof supertest>;
 let staleId: string;
+let scratch: ScratchDatabase;
 beforeAll(async () => {
-  parts = await buildDeps({ subAccounts: [OLD, FRESH] });
+  // Its own database: the refresh's advisory lock is per database, and other suites run real servers.
+  scratch = await createScratchDatabase('secret_age');
+  parts = await buildDeps({ subAccounts: [OLD, FRESH], databaseUrl: scratch.gatewayUrl });
   http = supertest(createServer(createApp({ ...parts.deps, rotationStaleAfterHours: 72 })));
   const [oldSecret] = parts.vonage.secretsOf(OLD);
   parts.vonage.backdate(
@@ -42,6 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([parts.deps.vonage.close(), parts.deps.db.destroy(), parts.vonage.close()]);
   await Promise.all((parts.deps.closeOnShutdown ?? []).map((close) => close()));
+  await scratch.drop();
 });
 
 describe('GET /v1/reports/secret-age', () => {
