@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { asCaller, MASTER_KEY, SUB_KEY } from '../support/harness.ts';
 import { expectAccessible, hasCount, shot, type Stage, startStage, until, visible } from './browser.ts';
 
-/** The five console flows the issue names, in real Chromium against the real app. */
+/** The console's flows for engineers, readers and reviewers, in real Chromium against the real app. */
 const adminReviewer = asCaller('ops@example.com', 'platform-admins,security-reviewers', 'ops');
 const reader = asCaller('reader@example.com', 'team-payments');
 const reviewer = asCaller('reviewer@example.com', 'security-reviewers');
