@@ -72,18 +72,37 @@ export function sharedRateLimitStore(
     }
   }
 
-  async function increment(key: string): Promise<ClientRateLimitInfo> {
-    const held = leases.get(key);
-    // The shared budget is spent for this window: refuse here, without asking Postgres again.
-    if (held && held.remaining === 0 && held.sharedHits >= limit && held.resetAt.getTime() > Date.now()) {
-      return { totalHits: limit + 1, resetTime: held.resetAt };
+  /** One lease in flight per key: concurrent requests that find the block empty wait for the same one. */
+  const inFlight = new Map<string, Promise<Lease | null>>();
+  const leaseOnce = (key: string) => {
+    let pending = inFlight.get(key);
+    if (!pending) {
+      pending = lease(key).finally(() => inFlight.delete(key));
+      inFlight.set(key, pending);
     }
-    const usable = held && held.remaining > 0 && held.resetAt.getTime() > Date.now() ? held : await lease(key);
-    if (!usable) return local.increment(key);
-    if (usable.remaining === 0) return { totalHits: limit + 1, resetTime: usable.resetAt };
-    usable.remaining -= 1;
-    // Hits leased anywhere count as used, so the headers never promise more than is left.
-    return { totalHits: Math.max(1, usable.sharedHits - usable.remaining), resetTime: usable.resetAt };
+    return pending;
+  };
+
+  const refused = (held: Lease) => ({ totalHits: limit + 1, resetTime: held.resetAt });
+  const live = (held: Lease | undefined): held is Lease => held !== undefined && held.resetAt.getTime() > Date.now();
+
+  async function increment(key: string): Promise<ClientRateLimitInfo> {
+    // A few rounds: waiters woken by one lease may find it spent by the others and lease again.
+    for (let round = 0; round < 3; round += 1) {
+      const held = leases.get(key);
+      // The shared budget is spent for this window: refuse here, without asking Postgres again.
+      if (live(held) && held.remaining === 0 && held.sharedHits >= limit) return refused(held);
+      if (live(held) && held.remaining > 0) {
+        held.remaining -= 1;
+        // Hits leased anywhere count as used, so the headers never promise more than is left.
+        return { totalHits: Math.max(1, held.sharedHits - held.remaining), resetTime: held.resetAt };
+      }
+      const got = await leaseOnce(key);
+      if (!got) return local.increment(key);
+      if (got.remaining === 0) return refused(got);
+    }
+    const last = leases.get(key);
+    return last ? refused(last) : local.increment(key);
   }
 
   return {
