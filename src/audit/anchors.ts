@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
+import { storedHashAt } from './chain.ts';
 import { headOf } from './stream/records.ts';
 
 /**
@@ -56,26 +57,11 @@ export function parseAnchors(text: string): Checkpoint[] {
   return found.sort((a, b) => a.seq - b.seq);
 }
 
-const hashAt = async (db: Kysely<Database>, seq: number): Promise<string | null> => {
-  const row =
-    (await db
-      .selectFrom('audit_events')
-      .select('chain_hash')
-      .where('chain_seq', '=', String(seq))
-      .executeTakeFirst()) ??
-    (await db
-      .selectFrom('audit_outcomes')
-      .select('chain_hash')
-      .where('chain_seq', '=', String(seq))
-      .executeTakeFirst());
-  return row?.chain_hash ? Buffer.from(row.chain_hash).toString('hex') : null;
-};
-
 export async function verifyAgainstAnchors(db: Kysely<Database>, anchors: Checkpoint[]): Promise<AnchorReport> {
   let checked = 0;
   for (const checkpoint of anchors) {
     if (checkpoint.seq === 0) continue; // the genesis anchors nothing
-    const found = await hashAt(db, checkpoint.seq);
+    const found = await storedHashAt(db, BigInt(checkpoint.seq));
     if (found !== checkpoint.head_hash)
       return { status: 'diverged_from_anchor', checkpoint, found_hash: found, anchors_checked: checked };
     checked += 1;

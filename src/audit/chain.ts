@@ -70,6 +70,11 @@ const linkAt = (trx: Kysely<Database>, seq: bigint) =>
   select "table", id, chain_seq::text, chain_hash, canonical from (${LINKS}) links
   where chain_seq = ${seq.toString()}::bigint`.execute(trx);
 
+/** The hash stored at a chain position, as hex; null when no record holds that position. */
+export async function storedHashAt(db: Kysely<Database>, seq: bigint): Promise<string | null> {
+  return hex(asBuffer((await linkAt(db, seq)).rows[0]?.chain_hash ?? null));
+}
+
 /** The checkpoint's own link must still hold the hash it had, or everything after it is suspect. */
 async function checkpointStillHolds(trx: Kysely<Database>, from: Checkpoint): Promise<ChainReport | null> {
   if (from.seq === 0n) return null;

@@ -67,3 +67,10 @@ export function declaredAttempt(res: Response): AuditAttempt & { apiKey: string 
     throw new Error('declareAttempt and the contract checks did not run before this handler');
   return { ...attempt, apiKey: attempt.apiKey };
 }
+
+/** An audited route's handlers before its own: declare the attempt, check the input, audit a refusal. */
+export const auditedRoute = (
+  action: AuditAction,
+  contract: RequestHandler[],
+  audit: AuditDeps,
+): Array<RequestHandler | ErrorRequestHandler> => [declareAttempt(action), ...contract, auditRefusedInput(audit)];

@@ -1,4 +1,5 @@
-import { type Request, type RequestHandler, type Response, Router } from 'express';
+import { strictRouter } from './strict-router.ts';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import type { Kysely } from 'kysely';
 import type { ChainVerifier } from '../../audit/chain-verifier.ts';
 import { EXPORT_FORMATS, type ExportFormat } from '../../audit/export-formats.ts';
@@ -75,7 +76,7 @@ export function auditEventsRouter(
   { db, policy, longReads, chainVerifier }: AuditEventsDeps,
   contract: RequestHandler[],
 ): Router {
-  const router = Router({ caseSensitive: true, strict: true });
+  const router = strictRouter();
 
   router.get('/v1/audit-events/verify', contract, async (req: Request, res: Response) => {
     assertAllowed(policy, verifiedIdentity(res), 'audit:read');

@@ -1,5 +1,6 @@
+import { strictRouter } from './strict-router.ts';
 import { existsSync } from 'node:fs';
-import express, { Router } from 'express';
+import express, { type Router } from 'express';
 
 /**
  * The browser console: static files only, no identity and no data. Every piece of data comes from
@@ -18,7 +19,7 @@ export const CONSOLE_CSP = [
 ].join('; ');
 
 export function consoleRouter(consoleDir: string | undefined): Router {
-  const router = Router({ caseSensitive: true, strict: true });
+  const router = strictRouter();
   router.get('/', (_req, res) => res.redirect(302, '/console/'));
   if (!consoleDir || !existsSync(consoleDir)) return router;
   router.use('/console', (_req, res, next) => {

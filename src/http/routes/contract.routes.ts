@@ -1,5 +1,6 @@
+import { strictRouter } from './strict-router.ts';
 import { readFileSync } from 'node:fs';
-import { Router } from 'express';
+import type { Router } from 'express';
 import { parse } from 'yaml';
 import { OPENAPI_SPEC_PATH } from '../openapi.ts';
 
@@ -10,7 +11,7 @@ import { OPENAPI_SPEC_PATH } from '../openapi.ts';
 export function contractRouter(): Router {
   const yaml = readFileSync(OPENAPI_SPEC_PATH, 'utf8');
   const json = JSON.stringify(parse(yaml));
-  const router = Router({ caseSensitive: true, strict: true });
+  const router = strictRouter();
   router.get('/openapi.yaml', (_req, res) => {
     res.type('application/yaml').set('Cache-Control', 'no-cache').send(yaml);
   });

@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import { strictRouter } from './strict-router.ts';
+import type { Router } from 'express';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../database.ts';
 
@@ -20,7 +21,7 @@ async function databaseAnswers(db: Kysely<Database>): Promise<boolean> {
 
 /** Liveness never looks at Postgres or Vonage; readiness asks the database, since writes need it. */
 export function healthRouter(db: Kysely<Database>, lifecycle: Lifecycle): Router {
-  const router = Router({ caseSensitive: true, strict: true });
+  const router = strictRouter();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

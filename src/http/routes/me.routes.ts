@@ -1,4 +1,5 @@
-import { type Request, type RequestHandler, type Response, Router } from 'express';
+import { strictRouter } from './strict-router.ts';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import { capabilities } from '../../policy/capabilities.ts';
 import type { Policy } from '../../policy/policy.ts';
 import { verifiedIdentity } from '../context.ts';
@@ -9,7 +10,7 @@ export function meRouter(
   settings: { secretMaxAgeDays: number; rotationStaleAfterHours: number },
   contract: RequestHandler[],
 ): Router {
-  const router = Router({ caseSensitive: true, strict: true });
+  const router = strictRouter();
   router.get('/v1/me', contract, (_req: Request, res: Response) => {
     const identity = verifiedIdentity(res);
     res.json({

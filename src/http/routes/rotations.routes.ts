@@ -1,11 +1,13 @@
+import type { AuditAction } from '../../audit/audit.table.ts';
+import { strictRouter } from './strict-router.ts';
 import { randomUUID } from 'node:crypto';
-import { type Request, type RequestHandler, type Response, Router } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import type { Rotation } from '../../rotation/store.ts';
 import { cancelRotation, completeRotation } from '../../secrets/finish-rotation.ts';
 import { getRotation, getRotations } from '../../secrets/read-rotations.ts';
 import type { RotationDeps } from '../../secrets/rotation-deps.ts';
 import { startRotation } from '../../secrets/start-rotation.ts';
-import { auditRefusedInput, declareAttempt, declaredAttempt } from '../attempt.middleware.ts';
+import { auditedRoute, declaredAttempt } from '../attempt.middleware.ts';
 import { verifiedIdentity } from '../context.ts';
 
 type AccountParams = { apiKey: string };
@@ -25,12 +27,8 @@ export const rotationView = (r: Rotation) => ({
 
 /** Guided rotation: start → (consumers switch) → complete, or cancel. Every step is audited. */
 export function rotationsRouter(deps: RotationDeps, contract: RequestHandler[]): Router {
-  const router = Router({ caseSensitive: true, strict: true });
-  const audited = (action: 'rotation.start' | 'rotation.complete' | 'rotation.cancel') => [
-    declareAttempt(action),
-    ...contract,
-    auditRefusedInput(deps.audit),
-  ];
+  const router = strictRouter();
+  const audited = (action: AuditAction) => auditedRoute(action, contract, deps.audit);
   const base = '/v1/accounts/:apiKey/rotations';
 
   router.post(base, audited('rotation.start'), async (req: Request<AccountParams>, res: Response) => {

@@ -1,10 +1,12 @@
-import { type Request, type RequestHandler, type Response, Router } from 'express';
+import type { AuditAction } from '../../audit/audit.table.ts';
+import { strictRouter } from './strict-router.ts';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import type { AuditDeps } from '../../audit/trail.ts';
 import { createSecret } from '../../secrets/create-secret.ts';
 import type { SecretsDeps } from '../../secrets/deps.ts';
 import { getSecret, listSecrets } from '../../secrets/read-secrets.ts';
 import { revokeSecret } from '../../secrets/revoke-secret.ts';
-import { auditRefusedInput, declareAttempt, declaredAttempt } from '../attempt.middleware.ts';
+import { auditedRoute, declaredAttempt } from '../attempt.middleware.ts';
 import { upstreamObserver, verifiedIdentity } from '../context.ts';
 
 type AccountParams = { apiKey: string };
@@ -18,12 +20,8 @@ const secretUrl = (apiKey: string, id: string) => `/v1/accounts/${apiKey}/secret
  * audited routes declare their attempt before it, so a refused body is audited too.
  */
 export function secretsRouter(deps: SecretsDeps & { audit: AuditDeps }, contract: RequestHandler[]): Router {
-  const router = Router({ caseSensitive: true, strict: true });
-  const audited = (action: 'secret.create' | 'secret.revoke') => [
-    declareAttempt(action),
-    ...contract,
-    auditRefusedInput(deps.audit),
-  ];
+  const router = strictRouter();
+  const audited = (action: AuditAction) => auditedRoute(action, contract, deps.audit);
 
   router.get('/v1/accounts/:apiKey/secrets', contract, async (req: Request<AccountParams>, res: Response) => {
     const { apiKey } = req.params;
