@@ -2,17 +2,14 @@ import { createServer, type Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import type { Express } from 'express';
-import { createDatabase } from './database.ts';
 import { type AppDeps, createApp } from './http/app.ts';
 import { startMetricsServer } from './http/metrics.ts';
 import { sweepExpiredKeys } from './idempotency/store.ts';
 import { closeServer, listen, urlOf } from './listen.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { loadPolicy, type Policy, PolicyError } from './policy/policy.ts';
-import { refreshSecretAgePeriodically } from './secrets/secret-age-refresh.ts';
-import { ageGauges, buildDependencies, chainGauges, streamGauges } from './wiring.ts';
-import { startDeliverer } from './audit/stream/deliverer.ts';
-import { emitCheckpoint, watchChain } from './audit/watch.ts';
+import { buildDependencies } from './wiring.ts';
+import { startBackgroundJobs } from './background-jobs.ts';
 
 export interface Running {
   server: Server;
@@ -78,34 +75,6 @@ export async function serve(deps: Omit<AppDeps, 'lifecycle'>, options: ServeOpti
   return { server, url, db: deps.db, shutdown };
 }
 
-/**
- * The audit log's background jobs: the stream to the SIEM (when configured) and the chain's watch
- * (incremental verify, checkpoints). On shutdown a last checkpoint is written, then the stream stops.
- */
-function startAuditJobs(
-  deps: Omit<AppDeps, 'lifecycle'>,
-  db: AppDeps['db'],
-  config: Config,
-): { stop: () => Promise<void> } {
-  const { logger, metrics } = deps;
-  const stream = config.auditStream;
-  const deliverer = stream && startDeliverer(db, stream, { logger, gauges: streamGauges(metrics) });
-  const stopWatching = watchChain(db, {
-    logger,
-    gauges: chainGauges(metrics),
-    verifyEveryMs: config.auditVerifyIntervalMinutes * 60_000,
-    anchorEveryMs: config.auditAnchorIntervalMinutes * 60_000,
-    stream,
-  });
-  return {
-    stop: async () => {
-      stopWatching();
-      await emitCheckpoint(db, logger, stream);
-      await deliverer?.stop();
-    },
-  };
-}
-
 /** SIGTERM (Kubernetes) and SIGINT (a terminal) both drain gracefully. */
 export function shutdownOnSignals(running: Running, logger: Logger): void {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -140,8 +109,6 @@ function loadSettings(env: NodeJS.ProcessEnv): { config: Config; policy: Policy 
 }
 
 const SWEEP_EVERY_MS = 10 * 60_000;
-/** Between accounts in a secret-age refresh: well under Vonage's rate limits however many accounts. */
-const AGE_REFRESH_SPACING_MS = 1_000;
 
 function sweepIdempotencyKeysPeriodically(running: Running, logger: Logger): void {
   const timer = setInterval(() => {
@@ -158,15 +125,9 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: String(reason) }));
   const deps = await buildDependencies(config, policy, logger);
-  // Background jobs (the audit stream, the chain watch, the secret-age refresh) hold connections for
-  // seconds at a time, so they get a pool of their own and never take one a request needs.
-  const jobsDb = createDatabase({ connectionString: config.databaseUrl, logger, max: 3, statementTimeoutMs: 120_000 });
-  const auditJobs = startAuditJobs(deps, jobsDb, config);
+  const jobs = startBackgroundJobs(deps, config, policy);
   const running = await serve(deps, {
-    beforePoolsClose: async () => {
-      await auditJobs.stop();
-      await jobsDb.destroy();
-    },
+    beforePoolsClose: jobs.stop,
     port: config.port,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     drainDelayMs: config.drainDelayMs,
@@ -174,15 +135,6 @@ async function main(): Promise<void> {
   });
   shutdownOnSignals(running, logger);
   sweepIdempotencyKeysPeriodically(running, logger);
-  const ages = {
-    db: jobsDb,
-    policy,
-    vonage: deps.vonage,
-    maxAgeDays: config.secretMaxAgeDays,
-    staleAfterHours: config.rotationStaleAfterHours,
-  };
-  const refresh = { intervalMs: config.secretAgeRefreshMinutes * 60_000, spacingMs: AGE_REFRESH_SPACING_MS, logger };
-  running.server.once('close', refreshSecretAgePeriodically(ages, ageGauges(deps.metrics), refresh));
   logger.info('listening', {
     port: config.port,
     metrics_port: config.metricsPort,

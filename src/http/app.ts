@@ -85,6 +85,9 @@ export function createApp(deps: AppDeps): Express {
   };
   const idempotency = { db: deps.db, logger: deps.logger, hmacKey: deps.idempotencyHmacKey };
   const longReads = createLongReads(deps.longReadDb ?? deps.db, MAX_LONG_READS);
+  // The configuration's defaults (SECRET_MAX_AGE_DAYS, ROTATION_STALE_AFTER_HOURS), for apps built without it.
+  const maxAgeDays = deps.secretMaxAgeDays ?? 90;
+  const staleAfterHours = deps.rotationStaleAfterHours ?? 72;
 
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(helmet());
@@ -95,17 +98,12 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', noStore, corsForListedOrigins(origins, deps.authMode === 'jwt'), refuseCrossSiteRequests(origins));
   app.use('/v1', authenticate(deps.identity));
   app.use('/v1', rateLimits(deps.rateLimits, deps.rateLimitStore));
-  app.use(
-    meRouter(
-      deps.policy,
-      { secretMaxAgeDays: deps.secretMaxAgeDays ?? 90, rotationStaleAfterHours: deps.rotationStaleAfterHours ?? 72 },
-      contract,
-    ),
-  );
+  app.use(meRouter(deps.policy, { secretMaxAgeDays: maxAgeDays, rotationStaleAfterHours: staleAfterHours }, contract));
   const secretsDeps = { policy: deps.policy, vonage: deps.vonage, audit, idempotency };
   app.use(secretsRouter(secretsDeps, contract));
-  const ages = { db: deps.db, policy: deps.policy, vonage: deps.vonage, maxAgeDays: deps.secretMaxAgeDays ?? 90 };
-  app.use(reportsRouter({ ...ages, staleAfterHours: deps.rotationStaleAfterHours ?? 72 }, contract));
+  app.use(
+    reportsRouter({ db: deps.db, policy: deps.policy, vonage: deps.vonage, maxAgeDays, staleAfterHours }, contract),
+  );
   app.use(rotationsRouter({ ...secretsDeps, db: deps.db, rotationLeaseMs: deps.rotationLeaseMs ?? 120_000 }, contract));
   app.use(
     auditEventsRouter(
