@@ -1,7 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
-import { storedHashAt } from './chain.ts';
-import { headOf } from './stream/records.ts';
+import { chainHead, storedHashAt } from './chain.ts';
 
 /**
  * Checkpoints anchor the chain outside the database (CloudTrail's digest idea): the head's position and
@@ -21,7 +20,7 @@ export type AnchorReport =
   | { status: 'diverged_from_anchor'; checkpoint: Checkpoint; found_hash: string | null; anchors_checked: number };
 
 export async function checkpointOf(db: Kysely<Database>): Promise<Checkpoint> {
-  const head = await headOf(db);
+  const head = await chainHead(db);
   return { kind: 'checkpoint', seq: Number(head.seq), head_hash: head.hash.toString('hex'), records: Number(head.seq) };
 }
 

@@ -70,6 +70,12 @@ const linkAt = (trx: Kysely<Database>, seq: bigint) =>
   select "table", id, chain_seq::text, chain_hash, canonical from (${LINKS}) links
   where chain_seq = ${seq.toString()}::bigint`.execute(trx);
 
+/** Where the chain ends: the position and hash the insert trigger will link the next record to. */
+export async function chainHead(db: Kysely<Database>): Promise<Checkpoint> {
+  const row = await db.selectFrom('audit_chain_head').select(['seq', 'hash']).executeTakeFirstOrThrow();
+  return { seq: BigInt(row.seq), hash: asBuffer(row.hash) as Buffer };
+}
+
 /** The hash stored at a chain position, as hex; null when no record holds that position. */
 export async function storedHashAt(db: Kysely<Database>, seq: bigint): Promise<string | null> {
   return hex(asBuffer((await linkAt(db, seq)).rows[0]?.chain_hash ?? null));
@@ -105,9 +111,9 @@ async function walk(trx: Kysely<Database>, from: Checkpoint): Promise<ChainRepor
     }
     if (rows.length < BATCH) break;
   }
-  const head = await trx.selectFrom('audit_chain_head').select(['seq', 'hash']).executeTakeFirstOrThrow();
-  const headHash = asBuffer(head.hash) as Buffer;
-  if (BigInt(head.seq) !== seq || !headHash.equals(previous)) {
+  const head = await chainHead(trx);
+  const headHash = head.hash;
+  if (head.seq !== seq || !headHash.equals(previous)) {
     return {
       status: 'broken',
       reason: 'head_mismatch',

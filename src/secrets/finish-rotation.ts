@@ -1,9 +1,8 @@
 import { auditTrail } from '../audit/trail.ts';
 import { AppError } from '../errors.ts';
-import { authorize } from '../policy/authorize.ts';
 import { findRotation, moveRotation, type Rotation } from '../rotation/store.ts';
 import type { RotationState } from '../rotation/rotations.table.ts';
-import { isInterrupted, type RotationDeps, type RotationInput } from './rotation-deps.ts';
+import { authorizeRotation, isInterrupted, type RotationDeps, type RotationInput } from './rotation-deps.ts';
 import { cleanUpInterrupted, revokeStep } from './rotation-steps.ts';
 
 /**
@@ -18,8 +17,7 @@ async function checked(
   from: RotationState[],
 ): Promise<Rotation> {
   const { attempt } = input;
-  authorize(deps.policy, attempt.actor, 'secrets:create', attempt.apiKey);
-  authorize(deps.policy, attempt.actor, 'secrets:revoke', attempt.apiKey);
+  authorizeRotation(deps, input);
   const rotation = await findRotation(deps.db, attempt.apiKey, input.rotationId);
   if (!rotation) throw new AppError('not-found', 404, `There is no rotation ${input.rotationId} on ${attempt.apiKey}.`);
   if (rotation.state !== done && !from.includes(rotation.state) && !isInterrupted(deps, rotation)) {

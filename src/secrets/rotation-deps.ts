@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
+import { authorize } from '../policy/authorize.ts';
 import type { AuditedInput, SecretsDeps } from './deps.ts';
 
 /** What the rotation use cases need beyond the secret ones: the rotations table and the crash lease. */
@@ -16,3 +17,9 @@ export interface RotationInput extends AuditedInput {
 export const isInterrupted = (deps: RotationDeps, rotation: { state: string; updatedAt: Date }) =>
   (rotation.state === 'creating' || rotation.state === 'testing') &&
   Date.now() - rotation.updatedAt.getTime() > deps.rotationLeaseMs;
+
+/** Every rotation step creates or revokes a secret, so each needs both actions on the account. */
+export function authorizeRotation(deps: RotationDeps, input: RotationInput): void {
+  authorize(deps.policy, input.attempt.actor, 'secrets:create', input.attempt.apiKey);
+  authorize(deps.policy, input.attempt.actor, 'secrets:revoke', input.attempt.apiKey);
+}

@@ -1,10 +1,9 @@
 import { auditTrail } from '../audit/trail.ts';
 import { AppError } from '../errors.ts';
 import { claimOnce } from '../idempotency/once-per-key.ts';
-import { authorize } from '../policy/authorize.ts';
 import { findInProgress, insertRotation, moveRotation, type Rotation } from '../rotation/store.ts';
 import { generateSecret } from '../vonage/secret-rules.ts';
-import { isInterrupted, type RotationDeps, type RotationInput } from './rotation-deps.ts';
+import { authorizeRotation, isInterrupted, type RotationDeps, type RotationInput } from './rotation-deps.ts';
 import { cleanUpInterrupted, createStep, revokeStep, testStep } from './rotation-steps.ts';
 
 export interface StartRotationInput extends RotationInput {
@@ -33,8 +32,7 @@ export async function startRotation(deps: RotationDeps, input: StartRotationInpu
   const { attempt } = input;
   const trail = auditTrail(deps.audit, attempt);
   const once = await trail.refusalsRecorded(async () => {
-    authorize(deps.policy, attempt.actor, 'secrets:create', attempt.apiKey);
-    authorize(deps.policy, attempt.actor, 'secrets:revoke', attempt.apiKey);
+    authorizeRotation(deps, input);
     const request = [
       'rotation',
       attempt.apiKey,

@@ -3,7 +3,8 @@ import { sql } from 'kysely';
 import type { AuditStreamSettings } from '../../config.ts';
 import type { Database } from '../../database.ts';
 import type { Logger } from '../../logger.ts';
-import { cursorOf, headOf, moveCursor, recordsAfter } from './records.ts';
+import { chainHead } from '../chain.ts';
+import { cursorOf, moveCursor, recordsAfter } from './records.ts';
 import { post } from './sink.ts';
 
 /**
@@ -50,7 +51,7 @@ export function startDeliverer(
     let failures = 0;
     while (!stopping) {
       const cursor = await cursorOf(conn);
-      const head = await headOf(conn);
+      const head = await chainHead(conn);
       options.gauges?.lag(Number(head.seq - cursor.seq));
       const records = await recordsAfter(conn, cursor, settings.batch);
       if (records.length === 0) {

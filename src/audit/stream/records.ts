@@ -46,8 +46,3 @@ export async function moveCursor(db: Kysely<Database>, to: Position): Promise<vo
     .where('id', '=', 1)
     .execute();
 }
-
-export async function headOf(db: Kysely<Database>): Promise<Position> {
-  const row = await db.selectFrom('audit_chain_head').select(['seq', 'hash']).executeTakeFirstOrThrow();
-  return { seq: BigInt(row.seq), hash: Buffer.from(row.hash) };
-}
