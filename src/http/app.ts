@@ -5,7 +5,6 @@ import { createChainVerifier } from '../audit/chain-verifier.ts';
 import { createLongReads } from '../audit/long-reads.ts';
 import type { AuditDeps } from '../audit/trail.ts';
 import type { Database } from '../database.ts';
-import { AppError } from '../errors.ts';
 import type { IdentityProvider } from '../identity/identity.ts';
 import type { Logger } from '../logger.ts';
 import type { Policy } from '../policy/policy.ts';
@@ -15,7 +14,7 @@ import { corsForListedOrigins } from './cors.middleware.ts';
 import { sendProblem } from './errors.middleware.ts';
 import { authenticate } from './identity.middleware.ts';
 import type { Metrics } from './metrics.ts';
-import { validateAgainstContract } from './openapi.ts';
+import { type Contract, contractChecks, loadContract } from './openapi.ts';
 import { type RateLimitStoreFactory, type RateLimits, rateLimits } from './rate-limit.middleware.ts';
 import { requestContext } from './request-context.middleware.ts';
 import { auditEventsRouter } from './routes/audit-events.routes.ts';
@@ -57,6 +56,8 @@ export interface AppDeps {
   /** Further pools to close on shutdown, after the requests in flight have finished. */
   closeOnShutdown?: Array<() => Promise<void>>;
   lifecycle?: Lifecycle;
+  /** openapi-internal.yaml, parsed; omitted, it is read from the file beside the build. */
+  contract?: Contract;
 }
 
 const BODY_LIMIT = '4kb';
@@ -64,8 +65,8 @@ const BODY_LIMIT = '4kb';
 const MAX_LONG_READS = 2;
 
 /** Body parsing and the contract check, run by each route (so audited routes can audit a refusal). */
-function contractChecks(): RequestHandler[] {
-  return [identityEncodingOnly, express.json({ limit: BODY_LIMIT, strict: true }), ...validateAgainstContract()];
+function routeChecks(validate: RequestHandler): RequestHandler[] {
+  return [identityEncodingOnly, express.json({ limit: BODY_LIMIT, strict: true }), validate];
 }
 
 /** Builds the app without listening, so tests and the server pass their own dependencies. */
@@ -77,7 +78,9 @@ export function createApp(deps: AppDeps): Express {
   // Only a path that is exactly a contract path may reach a handler: /V1/Accounts/… and trailing slashes are 404.
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
-  const contract = contractChecks();
+  const openapi = deps.contract ?? loadContract();
+  const checks = contractChecks(openapi);
+  const contract = routeChecks(checks.validate);
   const audit: AuditDeps = {
     db: deps.db,
     logger: deps.logger,
@@ -92,7 +95,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext(deps.logger, deps.metrics));
   app.use(helmet());
   app.use(healthRouter(deps.db, deps.lifecycle ?? { isDraining: () => false }));
-  app.use(contractRouter());
+  app.use(contractRouter(openapi));
   app.use(consoleRouter(deps.consoleDir));
   const origins = deps.allowedOrigins ?? [];
   app.use('/v1', noStore, corsForListedOrigins(origins, deps.authMode === 'jwt'), refuseCrossSiteRequests(origins));
@@ -111,11 +114,8 @@ export function createApp(deps: AppDeps): Express {
       contract,
     ),
   );
-  // No route matched: the contract check answers 405 (with Allow) or 404 for what it knows; the rest is 404.
-  app.use(contract);
-  app.use(() => {
-    throw new AppError('not-found', 404, 'No route matches this method and path.');
-  });
+  // No route matched: 405 (with Allow) for a contract path, 404 for the rest.
+  app.use(checks.unmatched);
   app.use(sendProblem(deps.logger));
   return app;
 }

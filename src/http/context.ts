@@ -30,6 +30,6 @@ export const upstreamObserver =
 
 /** The route as declared, never the raw path, so logs group by endpoint. */
 export function routeTemplate(req: Request): string {
-  const openapi = (req as Request & { openapi?: { openApiRoute?: string } }).openapi;
-  return req.route?.path ?? openapi?.openApiRoute ?? 'unmatched';
+  // A contract path asked with a method it lacks (405) is labelled with its template too.
+  return req.route?.path ?? (req.res?.locals.unmatchedRoute as string | undefined) ?? 'unmatched';
 }

@@ -1,16 +1,14 @@
 import { strictRouter } from './strict-router.ts';
-import { readFileSync } from 'node:fs';
 import type { Router } from 'express';
-import { parse } from 'yaml';
-import { OPENAPI_SPEC_PATH } from '../openapi.ts';
+import type { Contract } from '../openapi.ts';
 
 /**
  * The contract, served as the repository holds it, so client generators and frontends need no copy.
  * It holds no secrets or data, so it needs no identity. Read once at start.
  */
-export function contractRouter(): Router {
-  const yaml = readFileSync(OPENAPI_SPEC_PATH, 'utf8');
-  const json = JSON.stringify(parse(yaml));
+export function contractRouter(contract: Contract): Router {
+  const yaml = contract.text;
+  const json = JSON.stringify(contract.document);
   const router = strictRouter();
   router.get('/openapi.yaml', (_req, res) => {
     res.type('application/yaml').set('Cache-Control', 'no-cache').send(yaml);
