@@ -9,39 +9,66 @@ export interface Logger {
 }
 
 const SENSITIVE_KEY = /secret|password|authorization|cookie|token|api[-_]?key|credential/i;
+/** Field names that match the pattern but carry no secret: the target account and secret ids. */
+const ALLOWED_KEYS = new Set(['api_key', 'secret_id']);
 const REDACTED = '[redacted]';
+
+/** Log lines use a few dozen field names: each name's verdict is worked out once. */
+const verdicts = new Map<string, boolean>();
+function isSensitive(key: string): boolean {
+  let verdict = verdicts.get(key);
+  if (verdict === undefined) {
+    verdict = SENSITIVE_KEY.test(key) && !ALLOWED_KEYS.has(key);
+    if (verdicts.size < 10_000) verdicts.set(key, verdict);
+  }
+  return verdict;
+}
 
 /**
  * Defence in depth: call sites log only chosen fields, but a field whose name looks sensitive is
- * masked wherever it appears, so a careless future log line cannot print a credential.
+ * masked wherever it appears, so a careless future log line cannot print a credential. Plain values
+ * pass as they are; only nested objects are copied.
  */
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (value instanceof Date) return value;
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
-  return Object.fromEntries(
-    Object.entries(value).map(([key, inner]) => [
-      key,
-      SENSITIVE_KEY.test(key) && !ALLOWED_KEYS.has(key) ? REDACTED : redact(inner, depth + 1),
-    ]),
-  );
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    copy[key] = isSensitive(key) ? REDACTED : redact((value as Record<string, unknown>)[key], depth + 1);
+  }
+  return copy;
 }
 
-/** Field names that match the pattern but carry no secret: the target account and secret ids. */
-const ALLOWED_KEYS = new Set(['api_key', 'secret_id']);
+const MESSAGE = Symbol.for('message');
 
-const redactFormat = winston.format((info) => {
-  for (const key of Object.keys(info)) {
-    if (SENSITIVE_KEY.test(key) && !ALLOWED_KEYS.has(key)) info[key] = REDACTED;
-    else info[key] = redact(info[key]);
-  }
+/** Redacts, stamps and serialises in one pass: the request log line costs one object and one string. */
+const jsonLine = winston.format((info) => {
+  const line: Record<string, unknown> = {};
+  for (const key of Object.keys(info)) line[key] = isSensitive(key) ? REDACTED : redact(info[key]);
+  line.timestamp = new Date().toISOString();
+  (info as Record<symbol, unknown>)[MESSAGE] = safeStringify(line);
   return info;
 });
+
+/** JSON.stringify, except that a cycle or a BigInt in a careless call site must not throw from the logger. */
+function safeStringify(line: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(line);
+  } catch {
+    return JSON.stringify({
+      level: line.level,
+      message: line.message,
+      timestamp: line.timestamp,
+      unserialisable: true,
+    });
+  }
+}
 
 export function createLogger(level: string, transport: winston.transport = new winston.transports.Console()): Logger {
   return winston.createLogger({
     level,
-    format: winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json()),
+    format: jsonLine(),
     transports: [transport],
   });
 }

@@ -73,6 +73,8 @@ function routeChecks(validate: RequestHandler): RequestHandler[] {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Every /v1 answer is no-store, so an ETag (a SHA-1 of each body) would only cost time.
+  app.set('etag', false);
   // req.ip is the client behind the SSO proxy only when the peer is one of the trusted proxies.
   app.set('trust proxy', deps.trustedProxyCidrs);
   // Only a path that is exactly a contract path may reach a handler: /V1/Accounts/… and trailing slashes are 404.

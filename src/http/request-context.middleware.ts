@@ -8,13 +8,26 @@ const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
-function observe(
-  metrics: Metrics,
-  ctx: RequestContext,
-  labels: { method: string; route: string; status: string },
-): void {
-  metrics.requests.inc(labels);
-  metrics.requestDuration.observe(labels, (performance.now() - ctx.startedAt) / 1000);
+type Series = { count: { inc(): void }; duration: { observe(value: number): void } };
+
+/** The labelled series of each method × route × status, looked up once (labels are bounded: no raw paths). */
+function seriesCache(metrics: Metrics): (method: string, route: string, status: string) => Series {
+  const cache = new Map<string, Series>();
+  return (method, route, status) => {
+    const key = `${method} ${route} ${status}`;
+    let series = cache.get(key);
+    if (series === undefined) {
+      const labels = { method, route, status };
+      series = { count: metrics.requests.labels(labels), duration: metrics.requestDuration.labels(labels) };
+      cache.set(key, series);
+    }
+    return series;
+  };
+}
+
+function observe(metrics: Metrics, ctx: RequestContext, series: Series): void {
+  series.count.inc();
+  series.duration.observe((performance.now() - ctx.startedAt) / 1000);
   if (ctx.upstream)
     metrics.upstreamDuration.observe({ status: String(ctx.upstream.status ?? 'none') }, ctx.upstream.durationMs / 1000);
   if (ctx.identityFailure) metrics.identityFailures.inc({ reason: ctx.identityFailure });
@@ -23,6 +36,7 @@ function observe(
 
 /** Keeps a well-formed inbound X-Request-Id (or makes one), echoes it, and logs and counts each request once. */
 export function requestContext(logger: Logger, metrics: Metrics): RequestHandler {
+  const seriesOf = seriesCache(metrics);
   return (req, res, next) => {
     const inbound = req.headers['x-request-id'];
     const requestId = typeof inbound === 'string' && WELL_FORMED_REQUEST_ID.test(inbound) ? inbound : randomUUID();
@@ -30,14 +44,15 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
     res.setHeader('X-Request-Id', requestId);
     res.on('finish', () => {
       const ctx = context(res);
-      observe(metrics, ctx, { method: req.method, route: routeTemplate(req), status: String(res.statusCode) });
+      const route = routeTemplate(req);
+      observe(metrics, ctx, seriesOf(req.method, route, String(res.statusCode)));
       // Chosen fields only: never headers or bodies, which carry identities, credentials and secrets.
       logger.info('request', {
         request_id: ctx.requestId,
         actor: ctx.identity?.email ?? null,
         identity_failure: ctx.identityFailure,
         method: req.method,
-        route: routeTemplate(req),
+        route,
         status: res.statusCode,
         duration_ms: round(performance.now() - ctx.startedAt),
         upstream_status: ctx.upstream?.status ?? null,

@@ -57,10 +57,25 @@ function parseIdentity(request: IdentityRequest): Identity {
   };
 }
 
+/** Peers are few (the SSO proxy's replicas): each address's verdict is worked out once, not per request. */
+function trustedPeerCheck(trustedProxyCidrs: string[]): (address: string) => boolean {
+  const isTrusted = proxyaddr.compile(trustedProxyCidrs);
+  const verdicts = new Map<string, boolean>();
+  return (address) => {
+    let verdict = verdicts.get(address);
+    if (verdict === undefined) {
+      verdict = isTrusted(address, 0);
+      if (verdicts.size >= 1_000) verdicts.clear(); // a bound, should peers ever be many
+      verdicts.set(address, verdict);
+    }
+    return verdict;
+  };
+}
+
 export function proxyHeaderIdentity(trustedProxyCidrs: string[]): IdentityProvider {
-  const isTrustedPeer = proxyaddr.compile(trustedProxyCidrs);
+  const isTrustedPeer = trustedPeerCheck(trustedProxyCidrs);
   return async (request) => {
-    if (!request.peerAddress || !isTrustedPeer(request.peerAddress, 0)) {
+    if (!request.peerAddress || !isTrustedPeer(request.peerAddress)) {
       throw unauthenticated('untrusted_peer', 'Identity headers are accepted only from the SSO proxy.');
     }
     assertNoAmbiguousHeaders(countHeaderNames(request.rawHeaders));
