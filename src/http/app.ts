@@ -6,6 +6,7 @@ import { createLongReads } from '../audit/long-reads.ts';
 import type { AuditDeps } from '../audit/trail.ts';
 import type { Database } from '../database.ts';
 import type { IdentityProvider } from '../identity/identity.ts';
+import { trustedPeers } from '../identity/trusted-peers.ts';
 import type { Logger } from '../logger.ts';
 import type { Policy } from '../policy/policy.ts';
 import type { VonageSecrets } from '../vonage/client.ts';
@@ -76,7 +77,7 @@ export function createApp(deps: AppDeps): Express {
   // Every /v1 answer is no-store, so an ETag (a SHA-1 of each body) would only cost time.
   app.set('etag', false);
   // req.ip is the client behind the SSO proxy only when the peer is one of the trusted proxies.
-  app.set('trust proxy', deps.trustedProxyCidrs);
+  app.set('trust proxy', trustedPeers(deps.trustedProxyCidrs));
   // Only a path that is exactly a contract path may reach a handler: /V1/Accounts/… and trailing slashes are 404.
   app.set('case sensitive routing', true);
   app.set('strict routing', true);

@@ -1,6 +1,6 @@
-import proxyaddr from 'proxy-addr';
 import type { Identity, IdentityProvider, IdentityRequest } from './identity.ts';
 import { isUserName, normaliseEmail, unauthenticated, validGroups } from './identity-values.ts';
+import { trustedPeers } from './trusted-peers.ts';
 
 /**
  * oauth2-proxy's upstream identity headers, trusted only when the connection's peer is the proxy.
@@ -57,23 +57,8 @@ function parseIdentity(request: IdentityRequest): Identity {
   };
 }
 
-/** Peers are few (the SSO proxy's replicas): each address's verdict is worked out once, not per request. */
-function trustedPeerCheck(trustedProxyCidrs: string[]): (address: string) => boolean {
-  const isTrusted = proxyaddr.compile(trustedProxyCidrs);
-  const verdicts = new Map<string, boolean>();
-  return (address) => {
-    let verdict = verdicts.get(address);
-    if (verdict === undefined) {
-      verdict = isTrusted(address, 0);
-      if (verdicts.size >= 1_000) verdicts.clear(); // a bound, should peers ever be many
-      verdicts.set(address, verdict);
-    }
-    return verdict;
-  };
-}
-
 export function proxyHeaderIdentity(trustedProxyCidrs: string[]): IdentityProvider {
-  const isTrustedPeer = trustedPeerCheck(trustedProxyCidrs);
+  const isTrustedPeer = trustedPeers(trustedProxyCidrs);
   return async (request) => {
     if (!request.peerAddress || !isTrustedPeer(request.peerAddress)) {
       throw unauthenticated('untrusted_peer', 'Identity headers are accepted only from the SSO proxy.');

@@ -1,0 +1,54 @@
+/** What `npm run bench` asks of Postgres and of the processes it starts. */
+import pg from 'pg';
+
+export async function sql(url: string, text: string): Promise<Array<Record<string, unknown>>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+export const leaseCalls = async (url: string) =>
+  Number(
+    (
+      await sql(
+        url,
+        "select coalesce(sum(calls), 0) as calls from pg_stat_user_functions where funcname = 'rate_limit_lease'",
+      )
+    )[0]?.calls ?? 0,
+  );
+
+/** Backends publish function statistics when they go idle (at most once a second): wait until the count settles. */
+export async function settledLeaseCalls(url: string): Promise<number> {
+  let previous = -1;
+  for (let round = 0; round < 20; round += 1) {
+    const calls = await leaseCalls(url);
+    if (calls === previous) return calls;
+    previous = calls;
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+  }
+  return previous;
+}
+
+export async function untilAnswers(url: string): Promise<void> {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+    if (
+      await fetch(url).then(
+        (r) => r.status < 500,
+        () => false,
+      )
+    )
+      return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+export async function memoryMb(metricsUrl: string): Promise<{ rss: number; heap: number }> {
+  const text = await (await fetch(metricsUrl)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
+  return { rss: read('gateway_process_resident_memory_bytes'), heap: read('gateway_nodejs_heap_size_used_bytes') };
+}
