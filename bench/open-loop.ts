@@ -37,7 +37,8 @@ export async function openLoop(options: {
   for (let i = 0; i < count; i += 1) {
     const due = start + i * interval;
     const wait = due - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    // Timers run in whole milliseconds: round up, so no request leaves before it is due.
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
     const call = pool
       .request({ method: 'GET', path: options.path, headers: options.headers })
       .then(async (response) => {

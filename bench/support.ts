@@ -1,5 +1,7 @@
 /** What `npm run bench` asks of Postgres and of the processes it starts. */
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
+import { parse } from 'yaml';
 
 export async function sql(url: string, text: string): Promise<Array<Record<string, unknown>>> {
   const client = new pg.Client({ connectionString: url });
@@ -51,4 +53,17 @@ export async function memoryMb(metricsUrl: string): Promise<{ rss: number; heap:
   const text = await (await fetch(metricsUrl)).text();
   const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN) / 2 ** 20;
   return { rss: read('gateway_process_resident_memory_bytes'), heap: read('gateway_nodejs_heap_size_used_bytes') };
+}
+
+type Container = { name: string; env?: Array<{ name: string; value?: string }> };
+
+/** The runtime settings the Deployment gives the gateway (heap sizes, malloc), so the bench runs it the same way. */
+export function deploymentRuntimeEnv(path = 'k8s/base/deployment.yaml'): Record<string, string> {
+  const deployment = parse(readFileSync(path, 'utf8')) as { spec: { template: { spec: { containers: Container[] } } } };
+  const gateway = deployment.spec.template.spec.containers.find((c) => c.name === 'gateway');
+  const runtime = (gateway?.env ?? []).filter(
+    (e) => e.value !== undefined && (e.name === 'NODE_OPTIONS' || e.name.startsWith('MALLOC_')),
+  );
+  if (!runtime.some((e) => e.name === 'NODE_OPTIONS')) throw new Error(`${path}: the gateway has no NODE_OPTIONS`);
+  return Object.fromEntries(runtime.map((e) => [e.name, e.value as string]));
 }

@@ -64,7 +64,7 @@ export async function buildDependencies(
   const db = parts.db ?? createDatabase({ connectionString: config.databaseUrl, logger });
   // Built only when used, and its leases released before any pool closes.
   let leased: ReturnType<typeof sharedStore> | undefined;
-  const shared = () => (leased ??= sharedStore(pool, logger));
+  const shared = () => (leased ??= sharedStore(pool, logger, metrics));
   // Verification and exports get their own connections and a longer statement timeout.
   const longReadDb = parts.db ?? pool({ max: 2, readOnly: true, statementTimeoutMs: 120_000 });
   const metrics = createMetrics();
@@ -110,11 +110,13 @@ export async function buildDependencies(
 function sharedStore(
   pool: (options: { max: number; asynchronousCommit: boolean }) => Kysely<Database>,
   logger: Logger,
+  metrics: Metrics,
 ) {
   const rateLimitDb = pool({ max: 5, asynchronousCommit: true });
   const stores: SharedStore[] = [];
   const factory = (prefix: string) => {
-    const store = sharedRateLimitStore(rateLimitDb, logger, prefix);
+    const onLeaseWait = () => metrics.rateLimitLeaseWaits.inc({ budget: prefix.replace(/:$/, '') });
+    const store = sharedRateLimitStore(rateLimitDb, logger, prefix, { onLeaseWait });
     stores.push(store);
     return store;
   };

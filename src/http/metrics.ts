@@ -13,6 +13,7 @@ export interface Metrics {
   upstreamDuration: client.Histogram<'status'>;
   auditWriteFailures: client.Counter<'stage'>;
   rateLimitRejections: client.Counter<'budget'>;
+  rateLimitLeaseWaits: client.Counter<'budget'>;
   identityFailures: client.Counter<'reason'>;
   circuitState: client.Gauge;
   /** By managed api key (a bounded set from the policy): the oldest secret's age, and open rotations. */
@@ -61,6 +62,12 @@ export function createMetrics(): Metrics {
     rateLimitRejections: new client.Counter({
       name: 'gateway_rate_limit_rejections_total',
       help: 'Requests refused by our own rate limits',
+      labelNames: ['budget'],
+      registers,
+    }),
+    rateLimitLeaseWaits: new client.Counter({
+      name: 'gateway_rate_limit_lease_waits_total',
+      help: 'Requests that waited for a lease of their budget from Postgres (zero at a steady rate)',
       labelNames: ['budget'],
       registers,
     }),

@@ -18,6 +18,8 @@ const MAX_BLOCK = 50;
 
 interface Lease {
   remaining: number;
+  /** The size of the last block granted, to tell when the next one should be asked for. */
+  granted: number;
   sharedHits: number;
   resetAt: Date;
 }
@@ -36,11 +38,18 @@ async function leaseShared(db: Kysely<Database>, key: string, want: number, limi
 
 export type SharedStore = Store & { releaseLeases(): Promise<void> };
 
+export interface SharedStoreOptions {
+  /** After Postgres fails, how long each instance limits on its own before trying the shared budget again. */
+  retrySharedAfterMs?: number;
+  /** Told each time a request has to wait for a lease (a round trip to Postgres on the request's path). */
+  onLeaseWait?: () => void;
+}
+
 export function sharedRateLimitStore(
   db: Kysely<Database>,
   logger: Logger,
   prefix: string,
-  retrySharedAfterMs = RETRY_SHARED_AFTER_MS,
+  { retrySharedAfterMs = RETRY_SHARED_AFTER_MS, onLeaseWait }: SharedStoreOptions = {},
 ): SharedStore {
   const local = new MemoryStore();
   const leases = new Map<string, Lease>();
@@ -57,6 +66,7 @@ export function sharedRateLimitStore(
       const sameWindow = current && current.resetAt.getTime() === got.resetAt.getTime();
       const next = {
         remaining: (sameWindow ? current.remaining : 0) + got.granted,
+        granted: got.granted,
         sharedHits: got.hits,
         resetAt: got.resetAt,
       };
@@ -83,6 +93,18 @@ export function sharedRateLimitStore(
     return pending;
   };
 
+  /**
+   * Asks for the next block while a quarter of this one is left, so that at a steady rate no request
+   * waits for Postgres. The next block is leased from the shared row like any other: the sum over
+   * replicas still never exceeds the limit.
+   */
+  const refillAhead = (key: string, held: Lease) => {
+    // Not for blocks of one or two (a caller near the limit): there, what one replica holds another lacks.
+    if (held.remaining === 0 || held.remaining * 4 > held.granted || held.sharedHits >= limit) return;
+    if (inFlight.has(key)) return;
+    void leaseOnce(key);
+  };
+
   const refused = (held: Lease) => ({ totalHits: limit + 1, resetTime: held.resetAt });
   const live = (held: Lease | undefined): held is Lease => held !== undefined && held.resetAt.getTime() > Date.now();
 
@@ -94,9 +116,11 @@ export function sharedRateLimitStore(
       if (live(held) && held.remaining === 0 && held.sharedHits >= limit) return refused(held);
       if (live(held) && held.remaining > 0) {
         held.remaining -= 1;
+        refillAhead(key, held);
         // Hits leased anywhere count as used, so the headers never promise more than is left.
         return { totalHits: Math.max(1, held.sharedHits - held.remaining), resetTime: held.resetAt };
       }
+      onLeaseWait?.();
       const got = await leaseOnce(key);
       if (!got) return local.increment(key);
       if (got.remaining === 0) return refused(got);

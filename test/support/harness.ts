@@ -53,7 +53,7 @@ export interface GatewayOptions {
   jwt?: JwtSettings;
   breaker?: CircuitBreaker;
   /** Share rate-limit counts through Postgres, as production does (memory per instance otherwise). */
-  sharedRateLimits?: { retrySharedAfterMs: number; statements?: { count: number } };
+  sharedRateLimits?: { retrySharedAfterMs: number; statements?: { count: number }; leaseWaits?: { count: number } };
   /** CORS_ALLOWED_ORIGINS. */
   allowedOrigins?: string[];
   /** How long a rotation may sit in creating/testing before the next call treats it as interrupted. */
@@ -157,7 +157,12 @@ export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayPa
     consoleDir: process.env.CONSOLE_DIR,
     rateLimitStore: rateLimitDb
       ? (prefix) => {
-          const store = sharedRateLimitStore(rateLimitDb, logger, prefix, shared.retrySharedAfterMs);
+          const store = sharedRateLimitStore(rateLimitDb, logger, prefix, {
+            retrySharedAfterMs: shared.retrySharedAfterMs,
+            onLeaseWait: () => {
+              if (shared.leaseWaits) shared.leaseWaits.count += 1;
+            },
+          });
           stores.push(store);
           return store;
         }
