@@ -7,17 +7,15 @@
  *   4. added p99 at a fixed 200 req/s (gateway vs direct)
  *   5. audited mutations per second: a create+revoke mix, Postgres fsync on
  *   6. the gateway's RSS after 100,000 requests, and whether it grows
- * Prints req/s, p50 and p99 for each, the ratios, and each target's verdict.
+ * Prints req/s, p50 and p99 for each, the ratios, and every target with its measured value.
+ * The processes measured are started by bench/stack.ts.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import autocannon from 'autocannon';
-import { createMigratedDatabase, withRole } from '../test/support/global-setup.ts';
+import { withRole } from '../test/support/global-setup.ts';
 import { type OpenLoopResult, openLoop } from './open-loop.ts';
-import { deploymentRuntimeEnv, leaseCalls, memoryMb, settledLeaseCalls, sql, untilAnswers } from './support.ts';
-import { freePort, startCluster, stopCluster } from '../test/support/pg-cluster.ts';
+import { startStack } from './stack.ts';
+import { leaseCalls, memoryMb, residentBreakdownMb, settledLeaseCalls } from './support.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 10;
@@ -46,16 +44,6 @@ function listAsManyCallers(gatewayUrl: string): autocannon.Options {
     ],
   };
 }
-const children: ChildProcess[] = [];
-
-function start(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  // The gateway runs from the build, as in production (type stripping at run time costs memory).
-  const entry = args[0] === 'gateway' ? ['dist/src/server.js'] : ['bench/processes.ts', ...args];
-  const child = spawn(process.execPath, entry, { env: { ...process.env, ...env }, stdio: 'ignore' });
-  children.push(child);
-  return child;
-}
-
 type Result = { rps: number; p50: number; p99: number; errors: number; non2xx: number; total: number };
 
 async function load(options: autocannon.Options): Promise<Result> {
@@ -121,52 +109,11 @@ function mutationMix(gatewayUrl: string): autocannon.Options {
 
 async function main(): Promise<void> {
   execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
-  const runtime = deploymentRuntimeEnv();
-  const cluster = await startCluster({ fsync: true });
+  const stack = await startStack();
+  const { cluster, fakeUrl, proxyUrl, gatewayUrl } = stack;
   try {
-    await createMigratedDatabase(cluster.url, 'bench');
-    // Counts calls of rate_limit_lease, the limiter's only Postgres round trip.
-    await sql(cluster.url, "alter database bench set track_functions = 'pl'");
-    const [fakePort, proxyPort, gatewayPort, metricsPort] = [
-      await freePort(),
-      await freePort(),
-      await freePort(),
-      await freePort(),
-    ];
-    const fakeUrl = `http://127.0.0.1:${fakePort}`;
-    const proxyUrl = `http://127.0.0.1:${proxyPort}`;
-    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-    const policy = join(tmpdir(), `bench-policy-${process.pid}.yaml`);
-    writeFileSync(
-      policy,
-      'accounts: [abcd1234]\ngrants:\n  - group: platform-admins\n    accounts: ["*"]\n    actions: [secrets:read, secrets:create, secrets:revoke]\n',
-    );
-    start(['fake', String(fakePort)]);
-    start(['proxy', String(proxyPort), fakeUrl]);
-    start(['gateway'], {
-      NODE_ENV: 'production',
-      PORT: String(gatewayPort),
-      METRICS_PORT: String(metricsPort),
-      DATABASE_URL: withRole(cluster.url, 'gateway', 'bench'),
-      VONAGE_API_KEY: 'abcd1234',
-      VONAGE_API_SECRET: 'Bench5ecretValue',
-      VONAGE_BASE_URL: fakeUrl,
-      ACCESS_POLICY_FILE: policy,
-      IDEMPOTENCY_HMAC_KEY: 'b'.repeat(40),
-      RATE_LIMIT_READS_PER_MINUTE: '100000',
-      RATE_LIMIT_WRITES_PER_MINUTE: '100000',
-      SHUTDOWN_DRAIN_DELAY_MS: '0',
-      // As the Deployment runs it: a heap sized for a 256 MiB container, not for this 24 GiB machine.
-      ...runtime,
-      ...(process.env.BENCH_GATEWAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS } : {}),
-    });
-    await Promise.all([
-      untilAnswers(`${fakeUrl}/`),
-      untilAnswers(`${proxyUrl}/`),
-      untilAnswers(`${gatewayUrl}/readyz`),
-    ]);
     console.log(`node ${process.version}, ${CONNECTIONS} connections, ${DURATION} s per run, Postgres fsync on`);
-    console.log(`gateway runtime (k8s/base/deployment.yaml): ${JSON.stringify(runtime)}\n`);
+    console.log(`gateway runtime (${stack.runtimeSource}): ${JSON.stringify(stack.runtime)}\n`);
 
     const direct = await load({ url: `${fakeUrl}/accounts/abcd1234/secrets`, headers: { authorization: BASIC } });
     const proxy = await load({ url: `${proxyUrl}/accounts/abcd1234/secrets`, headers: { authorization: BASIC } });
@@ -216,7 +163,7 @@ async function main(): Promise<void> {
     verdict('audited mutations per second', 'recorded', mutations.rps.toFixed(1), null);
     console.log('');
 
-    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    const metricsUrl = stack.metricsUrl;
     const samples = [await memoryMb(metricsUrl)];
     let refused = 0;
     for (let i = 0; i < 4; i += 1) {
@@ -228,13 +175,16 @@ async function main(): Promise<void> {
       `gateway memory every 25,000 requests (MB): RSS ${samples.map((s) => s.rss.toFixed(0)).join(' → ')}; heap used ${samples.map((s) => s.heap.toFixed(0)).join(' → ')}`,
     );
     console.log(`non-2xx answers among those 100,000: ${refused}`);
+    const resident = residentBreakdownMb(stack.gateway.pid as number);
+    console.log(
+      `of the RSS: node executable (file-backed, shared) ${resident.executable.toFixed(0)} MB, malloc heap ${resident.mallocHeap.toFixed(0)} MB, anonymous (V8 heap, stacks) ${resident.anonymous.toFixed(0)} MB`,
+    );
     const [half, last] = [samples[2], samples[4]] as [{ rss: number }, { rss: number }];
     const rss = `${last.rss.toFixed(0)} MB (${(last.rss - half.rss).toFixed(0)} MB over the last 50,000)`;
     verdict('RSS after 100,000 requests', '<= 150 MB, flat', rss, last.rss <= 150 && last.rss - half.rss < 10);
     printTargets();
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await stopCluster(cluster);
+    await stack.stop();
   }
 }
 

@@ -17,14 +17,20 @@ if (role === 'fake') {
 } else if (role === 'proxy') {
   const pool = new Pool(target as string, { connections: 32, keepAliveTimeout: 10_000 });
   createServer(async (req, res) => {
-    const upstream = await pool.request({
-      method: 'GET',
-      path: req.url ?? '/',
-      headers: { authorization: req.headers.authorization ?? '' },
-    });
-    res.writeHead(upstream.statusCode, { 'content-type': 'application/json' });
-    for await (const chunk of upstream.body) res.write(chunk);
-    res.end();
+    try {
+      const upstream = await pool.request({
+        method: 'GET',
+        path: req.url ?? '/',
+        headers: { authorization: req.headers.authorization ?? '' },
+      });
+      res.writeHead(upstream.statusCode, { 'content-type': 'application/json' });
+      for await (const chunk of upstream.body) res.write(chunk);
+      res.end();
+    } catch {
+      // The fake not listening yet (the bench polls both at start) must not end the proxy.
+      if (res.headersSent) res.destroy();
+      else res.writeHead(502).end();
+    }
   }).listen(port, '127.0.0.1', () => console.log('ready'));
 } else {
   throw new Error(`unknown role ${role}`);

@@ -67,3 +67,19 @@ export function deploymentRuntimeEnv(path = 'k8s/base/deployment.yaml'): Record<
   if (!runtime.some((e) => e.name === 'NODE_OPTIONS')) throw new Error(`${path}: the gateway has no NODE_OPTIONS`);
   return Object.fromEntries(runtime.map((e) => [e.name, e.value as string]));
 }
+
+/** Where a process's resident memory lies (Linux): the executable's own pages, malloc's heap, the rest. */
+export function residentBreakdownMb(pid: number): { executable: number; mallocHeap: number; anonymous: number } {
+  const totals = { executable: 0, mallocHeap: 0, anonymous: 0 };
+  let region: keyof typeof totals | undefined;
+  const executable = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (mapping) {
+      const name = mapping[1] ?? '';
+      region =
+        name === '' ? 'anonymous' : name === '[heap]' ? 'mallocHeap' : name === executable ? 'executable' : undefined;
+    } else if (region && line.startsWith('Rss:')) totals[region] += Number(line.split(/\s+/)[1]) / 1024;
+  }
+  return totals;
+}

@@ -1,0 +1,95 @@
+/**
+ * Where a CPU profile's busy time goes, by component: each sample is charged to the nearest frame on its
+ * stack that belongs to a known component (shared helpers such as path-to-regexp or debug are charged to
+ * their caller). Used by `npm run bench:profile`; also runs on its own: node bench/profile-shares.ts FILE [requests]
+ */
+import { readFileSync } from 'node:fs';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  startTime: number;
+  endTime: number;
+}
+
+const COMPONENTS: Array<[string, RegExp]> = [
+  ['log line (winston, format, stdout write)', /winston|logform|src\/logger|sync_write_stream|triple-beam/],
+  ['rate limit (express-rate-limit, leased store)', /express-rate-limit|rate-limit/],
+  [
+    'contract checks (validator, ajv, body parser)',
+    /contract\/|\/ajv|express-openapi-validator|body-parser|openapi\.js|raw-body|json-schema|multer|lodash/,
+  ],
+  ['helmet', /helmet/],
+  ['identity and policy', /identity|policy|proxy-addr|ipaddr|trusted-peers/],
+  ['metrics (prom-client)', /prom-client/],
+  ['upstream call (undici, Vonage client, zod parse)', /undici|vonage\/|zod/],
+  ['Express and its router', /node_modules\/(express\/|router\/|finalhandler|send\/|on-finished)/],
+  ['our routes, guards and use cases', /\/dist\/src\//],
+  ['Node HTTP server and sockets', /node:_http|node:net|stream_base|node:internal\/streams|node:events/],
+];
+const SHARED_HELPERS =
+  /node_modules\/(path-to-regexp|debug|parseurl|content-type|mime-types|mime-db|qs|media-typer|type-is|ms)\//;
+
+export interface Share {
+  component: string;
+  share: number;
+  /** Busy time per request, in µs as the profiler saw it (profiling itself slows the process). */
+  perRequestUs?: number;
+}
+
+export function profileShares(file: string, requests?: number): { idle: number; shares: Share[] } {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const componentOf = (leaf: number) => {
+    for (let at: number | undefined = leaf; at !== undefined; at = parent.get(at)) {
+      const url = byId.get(at)?.callFrame.url ?? '';
+      if (SHARED_HELPERS.test(url)) continue;
+      const found = COMPONENTS.find(([, pattern]) => pattern.test(url));
+      if (found) return found[0];
+    }
+    return 'other (microtasks, timers, V8)';
+  };
+  const counts = new Map<string, number>();
+  let idle = 0;
+  for (const sample of profile.samples) {
+    const name = byId.get(sample)?.callFrame.functionName;
+    if (name === '(idle)') idle += 1;
+    else {
+      const component = name === '(garbage collector)' ? 'garbage collector' : componentOf(sample);
+      counts.set(component, (counts.get(component) ?? 0) + 1);
+    }
+  }
+  const busy = profile.samples.length - idle;
+  const usPerSample = (profile.endTime - profile.startTime) / profile.samples.length;
+  const shares = [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([component, count]) => ({
+      component,
+      share: count / busy,
+      perRequestUs: requests ? (count * usPerSample) / requests : undefined,
+    }));
+  return { idle: idle / profile.samples.length, shares };
+}
+
+export function printShares({ idle, shares }: ReturnType<typeof profileShares>): void {
+  console.log(`idle ${(idle * 100).toFixed(0)} % of samples; busy time by component:`);
+  for (const s of shares) {
+    const us = s.perRequestUs === undefined ? '' : `${s.perRequestUs.toFixed(1).padStart(7)} µs/request`;
+    console.log(`  ${s.component.padEnd(50)} ${(s.share * 100).toFixed(0).padStart(3)} %  ${us}`);
+  }
+  const total = shares.reduce((sum, s) => sum + (s.perRequestUs ?? 0), 0);
+  if (total > 0) console.log(`  ${'all busy time'.padEnd(50)} 100 %  ${total.toFixed(1).padStart(7)} µs/request`);
+}
+
+if (import.meta.main) {
+  const [file, requests] = process.argv.slice(2);
+  if (!file) throw new Error('usage: node bench/profile-shares.ts FILE.cpuprofile [requests]');
+  printShares(profileShares(file, requests ? Number(requests) : undefined));
+}
