@@ -15,6 +15,7 @@ export interface CompiledOperation {
   headers: ValidateFunction;
   /** Query parameters whose raw value must not carry reserved characters (no allowReserved). */
   encodedOnly: Set<string>;
+  /** Query parameters that may be given only once (all but those the contract declares as arrays). */
   scalarQuery: Set<string>;
   body?: { required: boolean; mediaTypes: string[]; validators: Map<string, ValidateFunction> };
 }
