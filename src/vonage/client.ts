@@ -70,6 +70,9 @@ const isTimeout = (error: unknown) => {
   );
 };
 
+/** What AbortSignal.timeout aborts with, so a deadline reads as a timeout wherever it surfaces. */
+const timeoutReason = () => new DOMException('The Vonage call did not finish in time.', 'TimeoutError');
+
 function transportError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (isTimeout(error))
@@ -121,7 +124,11 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
     breaker.admit();
     const started = performance.now();
     const deadlineAt = Date.now() + options.timeoutMs;
-    const signal = AbortSignal.timeout(options.timeoutMs);
+    // One deadline for the call, cleared when it ends: AbortSignal.timeout would leave each call's timer
+    // pending until it fired or its signal was collected (thousands at a time under load).
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(timeoutReason()), options.timeoutMs);
+    const signal = deadline.signal;
     let status: number | null = null;
     let attempts = 0;
     try {
@@ -146,6 +153,7 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
         }
       }
     } finally {
+      clearTimeout(timer);
       observe({ status, durationMs: performance.now() - started, attempts });
     }
   }
