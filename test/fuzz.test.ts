@@ -39,10 +39,26 @@ const reserved = fc
   .string({ maxLength: 30, unit: fc.constantFrom(..."@:/?#[]!$&'()*+,;=%-._~aZ09 ".split('')) })
   .map((text) => text.replaceAll(' ', '+').replaceAll('%', '%25').replaceAll('#', '%23'));
 const apiKey = fc.oneof(
-  fc.constantFrom(MASTER_KEY, SUB_KEY, UNMANAGED_KEY, 'ABCD1234', '..', '%2e%2e', '%2F', '%00', 'a'.repeat(40)),
+  fc.constantFrom(
+    MASTER_KEY,
+    SUB_KEY,
+    UNMANAGED_KEY,
+    'ABCD1234',
+    '..',
+    '%2e%2e',
+    '%2F',
+    '%00',
+    'a'.repeat(40),
+    '%zz',
+    '%',
+  ),
   junk,
 );
-const secretId = fc.oneof(fc.uuid().map(String), fc.constantFrom(UNKNOWN_SECRET_ID, 'not-a-uuid', '%00'), junk);
+const secretId = fc.oneof(
+  fc.uuid().map(String),
+  fc.constantFrom(UNKNOWN_SECRET_ID, 'not-a-uuid', '%00', '%E0%A4%A'),
+  junk,
+);
 const path = fc.oneof(
   fc.tuple(apiKey).map(([key]) => `/v1/accounts/${key}/secrets`),
   fc.tuple(apiKey, secretId).map(([key, id]) => `/v1/accounts/${key}/secrets/${id}`),

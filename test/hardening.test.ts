@@ -80,6 +80,25 @@ describe('inputs that used to reach a 500', () => {
   });
 
   test.each([
+    ['a malformed escape in the api key', 'get', '/v1/accounts/%zz/secrets'],
+    ['a lone % as the api key', 'post', '/v1/accounts/%/secrets'],
+    ['a truncated UTF-8 escape in the secret id', 'delete', `/v1/accounts/${MASTER_KEY}/secrets/%E0%A4%A`],
+  ] as const)(
+    'when the path carries %s, then 400 problem+json and nothing reaches Vonage',
+    async (_label, method, path) => {
+      const before = gateway.vonage.received.length;
+
+      const res = await gateway.http[method](path).set(asCaller('escapes@example.com', 'platform-admins'));
+
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).toMatchObject({ status: 400, invalid_params: [{ name: 'path', reason: expect.any(String) }] });
+      expect(res.text).not.toContain('%zz');
+      expect(gateway.vonage.received).toHaveLength(before);
+    },
+  );
+
+  test.each([
     ['a corrupt gzip body', 'gzip'],
     ['a corrupt br body', 'br'],
     ['a deflate body', 'deflate'],

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Request } from 'express';
-import { AppError, type ErrorCode, type InvalidParam } from '../errors.ts';
+import { AppError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { context } from './context.ts';
 
@@ -27,24 +27,6 @@ const TITLES: Record<ErrorCode, string> = {
   internal: 'Internal server error',
 };
 
-interface ValidatorError {
-  status: number;
-  errors: Array<{ path?: string; message?: string }>;
-}
-
-const SECRET_RULE = 'must be 8-25 characters with at least one lower-case letter, one upper-case letter and one digit';
-
-function toInvalidParams(errors: ValidatorError['errors']): InvalidParam[] {
-  return errors.map(({ path = '', message = 'is invalid' }) => {
-    const name =
-      path.replace(/^\/?(body|params|query|headers)\/?/, '').replaceAll('/', '.') ||
-      path.replace(/^\//, '') ||
-      'request';
-    // The secret's rules are one regex in the contract; say them in words instead of echoing the regex.
-    return { name, reason: name === 'secret' && message.includes('pattern') ? SECRET_RULE : message };
-  });
-}
-
 const BODY_PARSER_ERRORS: Record<string, [ErrorCode, number, string]> = {
   'entity.parse.failed': ['invalid-json', 400, 'The request body is not valid JSON.'],
   'entity.too.large': ['payload-too-large', 413, 'The request body is too large.'],
@@ -52,36 +34,24 @@ const BODY_PARSER_ERRORS: Record<string, [ErrorCode, number, string]> = {
   'charset.unsupported': ['unsupported-media-type', 415, 'The request body charset is not supported.'],
 };
 
-const VALIDATOR_ERRORS: Record<number, [ErrorCode, string]> = {
-  400: ['invalid-request', 'The request does not match the API contract.'],
-  404: ['not-found', 'No route matches this method and path.'],
-  405: ['method-not-allowed', 'This path does not support the method; see the Allow header.'],
-  413: ['payload-too-large', 'The request body is too large.'],
-  415: ['unsupported-media-type', 'The request body must be application/json.'],
-};
-
-const allowOf = (headers: unknown): string | undefined => {
-  const allow = (headers as { Allow?: unknown } | undefined)?.Allow;
-  return typeof allow === 'string' ? allow : undefined;
-};
+/**
+ * Express's router could not percent-decode a path parameter (`/v1/accounts/%zz/secrets`). It marks the
+ * URIError with status 400; its message quotes the raw path, so it is not reused.
+ */
+const isUndecodablePath = (error: unknown) =>
+  error instanceof URIError && (error as { status?: unknown }).status === 400;
 
 /** Everything thrown becomes an AppError. Parser messages are never reused: they can quote the body. */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  const { type, status, errors, headers } = (error ?? {}) as {
-    type?: string;
-    status?: number;
-    errors?: unknown;
-    headers?: unknown;
-  };
+  if (isUndecodablePath(error)) {
+    return new AppError('invalid-request', 400, 'The request path is not valid percent-encoding.', {
+      invalidParams: [{ name: 'path', reason: 'has a malformed percent-escape' }],
+    });
+  }
+  const { type } = (error ?? {}) as { type?: string };
   const parserError = type === undefined ? undefined : BODY_PARSER_ERRORS[type];
   if (parserError) return new AppError(parserError[0], parserError[1], parserError[2]);
-  const validatorError = status === undefined ? undefined : VALIDATOR_ERRORS[status];
-  if (validatorError && Array.isArray(errors)) {
-    const [code, detail] = validatorError;
-    const invalidParams = code === 'invalid-request' ? toInvalidParams(errors as ValidatorError['errors']) : undefined;
-    return new AppError(code, status as number, detail, { invalidParams, allow: allowOf(headers) });
-  }
   return new AppError('internal', 500, 'An unexpected error occurred.', { cause: error });
 }
 
