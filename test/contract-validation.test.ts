@@ -1,21 +1,29 @@
+import { Writable } from 'node:stream';
 import { describe, expect, test } from '@jest/globals';
 import express, { type ErrorRequestHandler } from 'express';
 import supertest from 'supertest';
+import winston from 'winston';
 import { toAppError } from '../src/http/errors.middleware.ts';
-import { contractChecks, loadContract } from '../src/http/openapi.ts';
+import { createMetrics } from '../src/http/metrics.ts';
+import { contractChecks, expressPath, loadContract } from '../src/http/openapi.ts';
+import { requestContext } from '../src/http/request-context.middleware.ts';
+import { createLogger } from '../src/logger.ts';
 
 /**
  * The compiled contract checks on their own: every operation of openapi-internal.yaml mounted as the
  * app mounts it (body parser, then the check), answering 299 when the request holds. The integration
- * tests cover the same rules through the real routes; this table names each rule once.
+ * tests cover the same rules through the real routes; this table names each rule once. The request
+ * context runs first, as in the app.
  */
 const contract = loadContract();
 const checks = contractChecks(contract);
 const app = express();
 app.set('case sensitive routing', true);
 app.set('strict routing', true);
+const quiet = new winston.transports.Stream({ stream: new Writable({ write: (_chunk, _encoding, done) => done() }) });
+app.use(requestContext(createLogger('error', quiet), createMetrics()));
 for (const { method, template } of contract.operations) {
-  const path = template.replace(/\{([^}]+)\}/g, ':$1');
+  const path = expressPath(template);
   app[method.toLowerCase() as 'get' | 'post' | 'delete'](
     path,
     express.json({ limit: '4kb' }),

@@ -10,6 +10,8 @@ export interface RequestContext {
   identityFailure?: string;
   upstream?: { status: number | null; durationMs: number; attempts: number };
   rateLimitedBy?: 'reads' | 'writes';
+  /** No route matched, but the path is the contract's: its template, for the log and the metrics (405). */
+  unmatchedRoute?: string;
 }
 
 export function context(res: Response): RequestContext {
@@ -31,5 +33,5 @@ export const upstreamObserver =
 /** The route as declared, never the raw path, so logs group by endpoint. */
 export function routeTemplate(req: Request): string {
   // A contract path asked with a method it lacks (405) is labelled with its template too.
-  return req.route?.path ?? (req.res?.locals.unmatchedRoute as string | undefined) ?? 'unmatched';
+  return req.route?.path ?? (req.res && context(req.res).unmatchedRoute) ?? 'unmatched';
 }

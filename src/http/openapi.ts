@@ -1,13 +1,14 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { AppError } from '../errors.ts';
+import { context } from './context.ts';
 import { checkRequest } from './contract/check-request.ts';
 import { type CompiledOperation, compileOperations } from './contract/compile.ts';
 import type { Contract } from './contract/operations.ts';
 
-export { type Contract, loadContract, OPENAPI_SPEC_PATH } from './contract/operations.ts';
+export { type Contract, loadContract } from './contract/operations.ts';
 
 /** `/v1/accounts/{apiKey}/secrets` as Express writes it: `/v1/accounts/:apiKey/secrets`. */
-const expressPath = (template: string) => template.replace(/\{([^}]+)\}/g, ':$1');
+export const expressPath = (template: string) => template.replace(/\{([^}]+)\}/g, ':$1');
 
 export interface ContractChecks {
   /** Route-level: checks the request against the operation of the route that matched. */
@@ -40,7 +41,7 @@ export function contractChecks(contract: Contract): ContractChecks {
   const methodNotAllowed = (req: Request, res: Response) => {
     const known = paths.find(({ pattern }) => pattern.test(req.path));
     if (!known) return new AppError('not-found', 404, 'No route matches this method and path.');
-    res.locals.unmatchedRoute = known.route;
+    context(res).unmatchedRoute = known.route;
     const detail = 'This path does not support the method; see the Allow header.';
     return new AppError('method-not-allowed', 405, detail, { allow: known.allow });
   };

@@ -1,13 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { expect } from '@jest/globals';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { Response } from 'supertest';
-import { parse } from 'yaml';
-import { OPENAPI_SPEC_PATH } from '../../src/http/openapi.ts';
+import { loadContract } from '../../src/http/openapi.ts';
 
 type Node = Record<string, unknown>;
-const spec = parse(readFileSync(OPENAPI_SPEC_PATH, 'utf8')) as Node;
+const spec = loadContract().document;
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats.default(ajv);
 ajv.addSchema(spec, 'api');
