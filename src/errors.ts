@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'busy'
   | 'not-found'
   | 'conflict'
+  | 'rotation-conflict'
   | 'idempotency-in-flight'
   | 'idempotency-mismatch'
   | 'rate-limited'

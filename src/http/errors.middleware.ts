@@ -15,6 +15,7 @@ const TITLES: Record<ErrorCode, string> = {
   busy: 'Too many long reads',
   'not-found': 'Not found',
   conflict: 'Refused by Vonage',
+  'rotation-conflict': 'Refused by the gateway: rotation state',
   'idempotency-in-flight': 'Request already in progress',
   'idempotency-mismatch': 'Idempotency key reused',
   'rate-limited': 'Too many requests',

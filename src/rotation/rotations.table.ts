@@ -1,9 +1,18 @@
 import type { ColumnType } from 'kysely';
 
-export const ROTATION_STATES = ['creating', 'testing', 'awaiting_cutover', 'completed', 'cancelled', 'failed'] as const;
+export const ROTATION_STATES = [
+  'creating',
+  'testing',
+  'awaiting_cutover',
+  'completing',
+  'cancelling',
+  'completed',
+  'cancelled',
+  'failed',
+] as const;
 export type RotationState = (typeof ROTATION_STATES)[number];
 /** The states in which a rotation holds its account: at most one per account (a partial unique index). */
-export const IN_PROGRESS: RotationState[] = ['creating', 'testing', 'awaiting_cutover'];
+export const IN_PROGRESS: RotationState[] = ['creating', 'testing', 'awaiting_cutover', 'completing', 'cancelling'];
 
 /** One guided rotation: its state survives a crash, so the next call continues or cleans up. */
 export interface RotationsTable {
@@ -17,4 +26,6 @@ export interface RotationsTable {
   started_by: string;
   started_at: ColumnType<Date, never, never>;
   updated_at: ColumnType<Date, never, Date>;
+  /** Bumped by every transition: a request moves the row only if nobody moved it since it was read. */
+  version: ColumnType<number, never, number>;
 }

@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Database } from '../database.ts';
 import { AppError } from '../errors.ts';
 import { IN_PROGRESS, type RotationState, type RotationsTable } from './rotations.table.ts';
@@ -14,9 +14,10 @@ export interface Rotation {
   startedBy: string;
   startedAt: Date;
   updatedAt: Date;
+  version: number;
 }
 
-const toRotation = (row: Selectable<RotationsTable>): Rotation => ({
+export const toRotation = (row: Selectable<RotationsTable>): Rotation => ({
   id: row.id,
   apiKey: row.api_key,
   state: row.state,
@@ -26,6 +27,7 @@ const toRotation = (row: Selectable<RotationsTable>): Rotation => ({
   startedBy: row.started_by,
   startedAt: new Date(row.started_at),
   updatedAt: new Date(row.updated_at),
+  version: row.version,
 });
 
 const inProgressFor = (db: Kysely<Database>, apiKey: string) =>
@@ -63,7 +65,7 @@ export async function insertRotation(
     if ((error as { code?: string }).code !== '23505') throw error;
     const first = await findInProgress(db, rotation.apiKey);
     throw new AppError(
-      'conflict',
+      'rotation-conflict',
       409,
       `Rotation ${first?.id ?? '(unknown)'} is already in progress on ${rotation.apiKey}; complete or cancel it first.`,
     );
@@ -80,31 +82,6 @@ export async function findRotation(db: Kysely<Database>, apiKey: string, id: str
   return row && toRotation(row);
 }
 
-/** Moves a rotation on only from the states given, so two callers can never both complete it. */
-export async function moveRotation(
-  db: Kysely<Database>,
-  id: string,
-  from: RotationState[],
-  to: RotationState,
-  changes: { newSecret?: { id: string; createdAt: string }; failure?: string } = {},
-): Promise<Rotation | undefined> {
-  const row = await db
-    .updateTable('rotations')
-    .set({
-      state: to,
-      updated_at: sql<Date>`clock_timestamp()` as unknown as Date,
-      ...(changes.newSecret
-        ? { new_secret_id: changes.newSecret.id, new_secret_created_at: changes.newSecret.createdAt }
-        : {}),
-      ...(changes.failure ? { failure: changes.failure } : {}),
-    })
-    .where('id', '=', id)
-    .where('state', 'in', from)
-    .returningAll()
-    .executeTakeFirst();
-  return row && toRotation(row);
-}
-
 export async function listRotations(
   db: Kysely<Database>,
   filter: { apiKey?: string; since?: Date; limit?: number },
@@ -117,4 +94,26 @@ export async function listRotations(
   if (filter.apiKey) query = query.where('api_key', '=', filter.apiKey);
   if (filter.since) query = query.where('started_at', '>=', filter.since);
   return (await query.execute()).map(toRotation);
+}
+
+/** Rotations left awaiting cutover since before `before`: consumers never switched, two secrets stay live. */
+export async function awaitingCutoverSince(db: Kysely<Database>, before: Date): Promise<Rotation[]> {
+  const rows = await db
+    .selectFrom('rotations')
+    .selectAll()
+    .where('state', '=', 'awaiting_cutover')
+    .where('updated_at', '<', before)
+    .execute();
+  return rows.map(toRotation);
+}
+
+/** How many rotations await cutover, per account. */
+export async function awaitingCutoverCounts(db: Kysely<Database>): Promise<Map<string, number>> {
+  const rows = await db
+    .selectFrom('rotations')
+    .select(['api_key', (eb) => eb.fn.countAll<string>().as('count')])
+    .where('state', '=', 'awaiting_cutover')
+    .groupBy('api_key')
+    .execute();
+  return new Map(rows.map((row) => [row.api_key, Number(row.count)]));
 }

@@ -6,17 +6,13 @@ import type { AuditedInput, SecretsDeps } from './deps.ts';
 /** What the rotation use cases need beyond the secret ones: the rotations table and the crash lease. */
 export interface RotationDeps extends SecretsDeps {
   db: Kysely<Database>;
-  /** A rotation stuck in creating/testing longer than this belonged to a process that died. */
+  /** A rotation a request has held longer than this belonged to a process that died. */
   rotationLeaseMs: number;
 }
 
 export interface RotationInput extends AuditedInput {
   rotationId: string;
 }
-
-export const isInterrupted = (deps: RotationDeps, rotation: { state: string; updatedAt: Date }) =>
-  (rotation.state === 'creating' || rotation.state === 'testing') &&
-  Date.now() - rotation.updatedAt.getTime() > deps.rotationLeaseMs;
 
 /** Every rotation step creates or revokes a secret, so each needs both actions on the account. */
 export function authorizeRotation(deps: RotationDeps, input: RotationInput): void {

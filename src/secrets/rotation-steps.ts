@@ -1,8 +1,9 @@
+import { createdOutside } from '../audit/attribution.ts';
 import type { AuditAttempt } from '../audit/recorder.ts';
 import { auditTrail } from '../audit/trail.ts';
 import { AppError } from '../errors.ts';
+import { transition } from '../rotation/machine.ts';
 import type { Rotation } from '../rotation/store.ts';
-import { moveRotation } from '../rotation/store.ts';
 import type { Secret } from '../vonage/schemas.ts';
 import type { RotationDeps } from './rotation-deps.ts';
 
@@ -70,20 +71,29 @@ export async function testStep(
 }
 
 /**
- * A rotation left in `creating` or `testing` past the lease belongs to a process that died. Its new
- * secret (known, or found as the account's secret that appeared after the rotation began) is revoked,
- * so nothing the crash created stays live, and the rotation is marked failed.
+ * A rotation left in `creating` or `testing` belongs to a process that died (or to a create that failed
+ * midway). The request takes the row over first, so only one clean-up runs. Its new secret (known, or an
+ * orphan: a secret that appeared after the rotation began and that no other recorded create produced) is
+ * revoked, so nothing the crash created stays live, and the rotation is marked failed.
  */
 export async function cleanUpInterrupted(deps: RotationDeps, attempt: AuditAttempt, rotation: Rotation): Promise<void> {
-  const orphan = rotation.newSecret?.id ?? (await secretCreatedDuring(deps, rotation));
-  if (orphan) await revokeStep(deps, attempt, rotation, orphan);
-  await moveRotation(deps.db, rotation.id, ['creating', 'testing'], 'failed', {
-    failure: 'interrupted; its new secret was revoked',
+  const held = await transition(deps.db, rotation, rotation.state);
+  const orphan = held.newSecret?.id ?? (await orphanOf(deps, held));
+  if (orphan) await revokeStep(deps, attempt, held, orphan);
+  await transition(deps.db, held, 'failed', {
+    failure: orphan ? 'interrupted; its new secret was revoked' : 'interrupted before Vonage created its secret',
   });
 }
 
-async function secretCreatedDuring(deps: RotationDeps, rotation: Rotation): Promise<string | undefined> {
+async function orphanOf(deps: RotationDeps, rotation: Rotation): Promise<string | undefined> {
   const { value: secrets } = await deps.vonage.list(rotation.apiKey);
   const since = rotation.startedAt.getTime() - 1_000; // Vonage reports whole seconds
-  return secrets.find((s) => s.id !== rotation.retireSecretId && Date.parse(s.created_at) >= since)?.id;
+  const candidates = secrets.filter((s) => s.id !== rotation.retireSecretId && Date.parse(s.created_at) >= since);
+  const owned = await createdOutside(
+    deps.audit.db,
+    rotation.apiKey,
+    candidates.map((s) => s.id),
+    rotation.id,
+  );
+  return candidates.find((s) => !owned.has(s.id))?.id;
 }

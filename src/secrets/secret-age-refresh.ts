@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
 import type { Logger } from '../logger.ts';
+import { type Repeating, repeat } from '../repeat.ts';
+import { awaitingCutoverCounts } from '../rotation/store.ts';
 import { type SecretAgeDeps, secretAgeReport } from './secret-age.ts';
 
 /**
@@ -17,21 +19,17 @@ export async function refreshSecretAge(
   deps: SecretAgeDeps,
   gauges: AgeGauges,
   spacingMs: number,
+  stop?: AbortSignal,
 ): Promise<'refreshed' | 'skipped'> {
   return deps.db.transaction().execute(async (trx) => {
     const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${LOCK_KEY}) as locked`.execute(
       trx,
     );
     if (!rows[0]?.locked) return 'skipped';
-    const awaiting = await trx
-      .selectFrom('rotations')
-      .select(['api_key', (eb) => eb.fn.countAll<string>().as('count')])
-      .where('state', '=', 'awaiting_cutover')
-      .groupBy('api_key')
-      .execute();
-    for (const account of await secretAgeReport({ ...deps, db: trx }, spacingMs)) {
+    const awaiting = await awaitingCutoverCounts(trx);
+    for (const account of await secretAgeReport({ ...deps, db: trx }, spacingMs, Date.now(), stop)) {
       if (account.oldest_age_days !== null) gauges.oldestAgeSeconds(account.api_key, account.oldest_age_days * 86_400);
-      gauges.awaitingCutover(account.api_key, Number(awaiting.find((a) => a.api_key === account.api_key)?.count ?? 0));
+      gauges.awaitingCutover(account.api_key, awaiting.get(account.api_key) ?? 0);
     }
     return 'refreshed';
   });
@@ -41,13 +39,10 @@ export function refreshSecretAgePeriodically(
   deps: SecretAgeDeps,
   gauges: AgeGauges,
   options: { intervalMs: number; spacingMs: number; logger: Logger },
-): () => void {
-  const run = () =>
-    refreshSecretAge(deps, gauges, options.spacingMs).catch((error: unknown) =>
+): Repeating {
+  return repeat(options.intervalMs, (stop) =>
+    refreshSecretAge(deps, gauges, options.spacingMs, stop).catch((error: unknown) =>
       options.logger.warn('secret-age refresh failed', { error: (error as Error).message }),
-    );
-  const timer = setInterval(run, options.intervalMs);
-  timer.unref();
-  void run();
-  return () => clearInterval(timer);
+    ),
+  );
 }

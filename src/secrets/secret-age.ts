@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
 import type { Policy } from '../policy/policy.ts';
+import { awaitingCutoverSince } from '../rotation/store.ts';
 import type { VonageSecrets } from '../vonage/client.ts';
 
 /**
@@ -27,29 +28,40 @@ export interface AccountAge {
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or at once when `stop` is aborted (a shutdown does not wait out the pacing). */
+const pause = (ms: number, stop?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      stop?.removeEventListener('abort', done);
+      resolve();
+    }
+    stop?.addEventListener('abort', done, { once: true });
+  });
 
 async function staleRotations(deps: SecretAgeDeps, now: number) {
-  const rows = await deps.db
-    .selectFrom('rotations')
-    .select(['id', 'api_key', 'started_at', 'started_by', 'updated_at'])
-    .where('state', '=', 'awaiting_cutover')
-    .where('updated_at', '<', new Date(now - deps.staleAfterHours * HOUR_MS))
-    .execute();
-  return rows.map((r) => ({
-    api_key: r.api_key,
+  const rotations = await awaitingCutoverSince(deps.db, new Date(now - deps.staleAfterHours * HOUR_MS));
+  return rotations.map((r) => ({
+    api_key: r.apiKey,
     id: r.id,
-    started_at: new Date(r.started_at).toISOString(),
-    started_by: r.started_by,
-    awaiting_hours: Math.floor((now - new Date(r.updated_at).getTime()) / HOUR_MS),
+    started_at: r.startedAt.toISOString(),
+    started_by: r.startedBy,
+    awaiting_hours: Math.floor((now - r.updatedAt.getTime()) / HOUR_MS),
   }));
 }
 
-export async function secretAgeReport(deps: SecretAgeDeps, spacingMs = 0, now = Date.now()): Promise<AccountAge[]> {
+export async function secretAgeReport(
+  deps: SecretAgeDeps,
+  spacingMs = 0,
+  now = Date.now(),
+  stop?: AbortSignal,
+): Promise<AccountAge[]> {
   const stale = await staleRotations(deps, now);
   const accounts: AccountAge[] = [];
   for (const apiKey of deps.policy.accounts) {
-    if (accounts.length > 0 && spacingMs > 0) await pause(spacingMs);
+    if (accounts.length > 0 && spacingMs > 0) await pause(spacingMs, stop);
+    if (stop?.aborted) break;
     const rotations = stale.filter((r) => r.api_key === apiKey).map(({ api_key: _, ...rotation }) => rotation);
     try {
       const secrets = (await deps.vonage.list(apiKey)).value.map((s) => {

@@ -1,9 +1,10 @@
 import { auditTrail } from '../audit/trail.ts';
 import { AppError } from '../errors.ts';
 import { claimOnce } from '../idempotency/once-per-key.ts';
-import { findInProgress, insertRotation, moveRotation, type Rotation } from '../rotation/store.ts';
+import { isInterrupted, transition } from '../rotation/machine.ts';
+import { findInProgress, insertRotation, type Rotation } from '../rotation/store.ts';
 import { generateSecret } from '../vonage/secret-rules.ts';
-import { authorizeRotation, isInterrupted, type RotationDeps, type RotationInput } from './rotation-deps.ts';
+import { authorizeRotation, type RotationDeps, type RotationInput } from './rotation-deps.ts';
 import { cleanUpInterrupted, createStep, revokeStep, testStep } from './rotation-steps.ts';
 
 export interface StartRotationInput extends RotationInput {
@@ -56,7 +57,7 @@ export async function startRotation(deps: RotationDeps, input: StartRotationInpu
 
 const replayRefused = (id: string | undefined) =>
   new AppError(
-    'conflict',
+    'rotation-conflict',
     409,
     `This Idempotency-Key already started rotation ${id}. Its new secret was shown once and is not shown again; GET the rotation to follow it.`,
   );
@@ -65,10 +66,10 @@ const replayRefused = (id: string | undefined) =>
 async function plan(deps: RotationDeps, input: StartRotationInput): Promise<{ rotation: Rotation; discard?: string }> {
   const { apiKey } = input.attempt;
   const current = await findInProgress(deps.db, apiKey);
-  if (current && isInterrupted(deps, current)) await cleanUpInterrupted(deps, input.attempt, current);
+  if (current && isInterrupted(current, deps.rotationLeaseMs)) await cleanUpInterrupted(deps, input.attempt, current);
   else if (current)
     throw new AppError(
-      'conflict',
+      'rotation-conflict',
       409,
       `Rotation ${current.id} is already in progress on ${apiKey} (${current.state}); complete or cancel it first.`,
     );
@@ -79,7 +80,7 @@ async function plan(deps: RotationDeps, input: StartRotationInput): Promise<{ ro
   const other = secrets.find((s) => s.id !== input.retireSecretId)?.id;
   if (other !== undefined && input.discardSecretId !== other) {
     throw new AppError(
-      'conflict',
+      'rotation-conflict',
       409,
       `${apiKey} already has 2 secrets (Vonage's limit): ${input.retireSecretId} and ${other}. Revoke ${other} first, or pass "discard_secret_id": "${other}" to have the rotation revoke it as its first step.`,
     );
@@ -104,20 +105,17 @@ async function run(
   try {
     if (planned.discard) await revokeStep(deps, attempt, rotation, planned.discard);
     const created = await createStep(deps, attempt, rotation, value);
-    rotation =
-      (await moveRotation(deps.db, rotation.id, ['creating'], 'testing', {
-        newSecret: { id: created.id, createdAt: created.created_at },
-      })) ?? rotation;
+    rotation = await transition(deps.db, rotation, 'testing', {
+      newSecret: { id: created.id, createdAt: created.created_at },
+    });
     try {
       await testStep(deps, attempt, rotation, created, value);
     } catch (error) {
       await revokeStep(deps, attempt, rotation, created.id);
-      await moveRotation(deps.db, rotation.id, ['testing'], 'failed', {
-        failure: 'the new secret did not authenticate; it was revoked',
-      });
+      await transition(deps.db, rotation, 'failed', { failure: 'the new secret did not authenticate; it was revoked' });
       throw error;
     }
-    rotation = (await moveRotation(deps.db, rotation.id, ['testing'], 'awaiting_cutover')) ?? rotation;
+    rotation = await transition(deps.db, rotation, 'awaiting_cutover');
     return { rotation, secret: input.secret === undefined ? value : undefined };
   } catch (error) {
     // A create that failed or timed out may still have happened: find and revoke it now (or after the lease).
