@@ -1,61 +1,96 @@
-import type { Config } from './config.ts';
-import { createDatabase } from './database.ts';
-import type { AppDeps } from './http/app.ts';
-import { startDeliverer } from './audit/stream/deliverer.ts';
-import { emitCheckpoint, watchChain } from './audit/watch.ts';
+import type { Kysely } from 'kysely';
+import { startDeliverer, type StreamGauges } from './audit/stream/deliverer.ts';
+import type { AuditStreamSettings } from './audit/stream/settings.ts';
+import { type ChainGauges, emitCheckpoint, watchChain } from './audit/watch.ts';
+import type { Database } from './database.ts';
+import { sweepExpiredKeys } from './idempotency/store.ts';
+import type { Logger } from './logger.ts';
 import type { Policy } from './policy/policy.ts';
-import { refreshSecretAgePeriodically } from './secrets/secret-age-refresh.ts';
-import { ageGauges, chainGauges, streamGauges } from './wiring.ts';
+import { repeat } from './repeat.ts';
+import { type AgeGauges, refreshSecretAgePeriodically } from './secrets/secret-age-refresh.ts';
+import type { VonageSecrets } from './vonage/client.ts';
 
 /**
- * What `npm start` runs beside the requests: the audit stream to the SIEM (when configured), the
- * chain's watch (incremental verify, checkpoints) and the secret-age refresh. They hold connections for
- * seconds at a time, so they get a pool of their own and never take one a request needs. `stop` ends all
- * of them, writes a last checkpoint, and only then closes their pool.
+ * Everything `npm start` runs beside the requests, started and stopped here and nowhere else:
+ * - the audit stream to the SIEM (when configured): one replica, a session advisory lock, 1 connection
+ *   for as long as it leads;
+ * - the chain watch (incremental verify, checkpoints): one replica per round, a transaction-scoped
+ *   advisory lock, 2 connections (the lock's transaction and the walk);
+ * - the secret-age refresh: one replica per round, a transaction-scoped advisory lock, 1 connection;
+ * - the idempotency-key sweep: every replica, an idempotent delete, 1 connection.
+ * They run on a pool of their own, sized to hold all of them at once, so they never wait on each other
+ * or take a connection a request needs. `stop` ends every loop (waiting for a round in flight), then
+ * writes a last checkpoint; the composition root closes the pool after that.
  */
+export const JOB_CONNECTIONS = 1 + 2 + 1 + 1;
+
+export interface JobDeps {
+  db: Kysely<Database>;
+  logger: Logger;
+  vonage: VonageSecrets;
+  policy: Policy;
+  gauges: { stream: StreamGauges; chain: ChainGauges; age: AgeGauges };
+}
+
+export interface JobSettings {
+  auditStream?: AuditStreamSettings;
+  auditVerifyIntervalMinutes: number;
+  auditAnchorIntervalMinutes: number;
+  secretAgeRefreshMinutes: number;
+  secretMaxAgeDays: number;
+  rotationStaleAfterHours: number;
+}
+
+export interface BackgroundJobs {
+  /** `deadline` aborts the stream's and the last checkpoint's POST when shutdown runs out of time. */
+  stop(deadline?: AbortSignal): Promise<void>;
+}
 
 /** Between accounts in a secret-age refresh: well under Vonage's rate limits however many accounts. */
 const AGE_REFRESH_SPACING_MS = 1_000;
+const SWEEP_EVERY_MS = 10 * 60_000;
 const MINUTE_MS = 60_000;
 
-export function startBackgroundJobs(
-  deps: Omit<AppDeps, 'lifecycle'>,
-  config: Config,
-  policy: Policy,
-): { stop: () => Promise<void> } {
-  const { logger, metrics } = deps;
-  const db = createDatabase({ connectionString: config.databaseUrl, logger, max: 3, statementTimeoutMs: 120_000 });
-  const stream = config.auditStream;
-  const deliverer = stream && startDeliverer(db, stream, { logger, gauges: streamGauges(metrics) });
-  const stopWatching = watchChain(db, {
+function sweepKeys({ db, logger }: JobDeps) {
+  return repeat(SWEEP_EVERY_MS, () =>
+    sweepExpiredKeys(db).then(
+      (deleted) => deleted > 0 && logger.info('expired idempotency keys removed', { deleted }),
+      (error: unknown) => logger.warn('idempotency key sweep failed', { error: (error as Error).message }),
+    ),
+  );
+}
+
+export function startBackgroundJobs(deps: JobDeps, settings: JobSettings): BackgroundJobs {
+  const { db, logger, gauges } = deps;
+  const stream = settings.auditStream;
+  const deliverer = stream && startDeliverer(db, stream, { logger, gauges: gauges.stream });
+  const watch = watchChain(db, {
     logger,
-    gauges: chainGauges(metrics),
-    verifyEveryMs: config.auditVerifyIntervalMinutes * MINUTE_MS,
-    anchorEveryMs: config.auditAnchorIntervalMinutes * MINUTE_MS,
+    gauges: gauges.chain,
+    verifyEveryMs: settings.auditVerifyIntervalMinutes * MINUTE_MS,
+    anchorEveryMs: settings.auditAnchorIntervalMinutes * MINUTE_MS,
     stream,
   });
   const ages = {
     db,
-    policy,
+    policy: deps.policy,
     vonage: deps.vonage,
-    maxAgeDays: config.secretMaxAgeDays,
-    staleAfterHours: config.rotationStaleAfterHours,
+    maxAgeDays: settings.secretMaxAgeDays,
+    staleAfterHours: settings.rotationStaleAfterHours,
   };
-  const stopRefreshing = refreshSecretAgePeriodically(ages, ageGauges(metrics), {
-    intervalMs: config.secretAgeRefreshMinutes * MINUTE_MS,
+  const refresh = refreshSecretAgePeriodically(ages, gauges.age, {
+    intervalMs: settings.secretAgeRefreshMinutes * MINUTE_MS,
     spacingMs: AGE_REFRESH_SPACING_MS,
     logger,
   });
+  const sweep = sweepKeys(deps);
   return {
-    stop: async () => {
-      stopWatching();
-      stopRefreshing();
-      try {
-        await emitCheckpoint(db, logger, stream);
-        await deliverer?.stop();
-      } finally {
-        await db.destroy();
-      }
+    stop: async (deadline) => {
+      await Promise.allSettled([watch.stop(), refresh.stop(), sweep.stop(), deliverer?.stop(deadline)]);
+      // Best effort: with Postgres or the sink down there is nothing to anchor to, and shutdown goes on.
+      await emitCheckpoint(db, logger, stream, deadline).catch((error: Error) =>
+        logger.warn('no checkpoint at shutdown', { error: error.message }),
+      );
     },
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AuditStreamSettings } from './audit/stream/settings.ts';
 import { type JwtEnv, jwtEnvSchema, type JwtSettings, resolveJwtSettings } from './identity/jwt-settings.ts';
 import {
   auditStreamUrl,
@@ -98,10 +99,6 @@ export interface Config {
   auditAnchorIntervalMinutes: number;
   auditVerifyIntervalMinutes: number;
 }
-
-export type AuditStreamSettings =
-  | { url: string; format: 'webhook'; secret: string; batch: number }
-  | { url: string; format: 'splunk-hec'; token: string; batch: number };
 
 /** Streaming is on when AUDIT_STREAM_URL is set; its format then needs its own credential. */
 function auditStreamOf(e: z.infer<typeof envSchema>, problems: string[]): AuditStreamSettings | undefined {

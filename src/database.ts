@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { AuditChainHeadTable, AuditEventsTable, AuditOutcomesTable } from './audit/audit.table.ts';
+import type { AuditStreamCursorTable } from './audit/stream/audit-stream-cursor.table.ts';
 import type { IdempotencyKeysTable } from './idempotency/idempotency-keys.table.ts';
 import type { Logger } from './logger.ts';
 import type { RateLimitHitsTable } from './rate-limit/rate-limit-hits.table.ts';
@@ -14,7 +15,7 @@ export interface Database {
   rate_limit_hits: RateLimitHitsTable;
   idempotency_keys: IdempotencyKeysTable;
   rotations: RotationsTable;
-  audit_stream_cursor: { id: number; seq: string; hash: Buffer; updated_at: Date };
+  audit_stream_cursor: AuditStreamCursorTable;
 }
 
 export interface DatabaseOptions {

@@ -3,20 +3,17 @@ import { createServer } from './node-http.ts';
 import { pathToFileURL } from 'node:url';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import type { Express } from 'express';
-import { type AppDeps, createApp } from './http/app.ts';
+import { createApp } from './http/app.ts';
 import { startMetricsServer } from './http/metrics.ts';
-import { sweepExpiredKeys } from './idempotency/store.ts';
 import { closeServer, listen, urlOf } from './listen.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { loadPolicy, type Policy, PolicyError } from './policy/policy.ts';
-import { buildDependencies } from './wiring.ts';
-import { startBackgroundJobs } from './background-jobs.ts';
+import { buildGateway, type Gateway } from './wiring.ts';
 
 export interface Running {
   server: Server;
   url: string;
-  db: AppDeps['db'];
-  /** Stops taking connections, lets requests in flight finish, then closes the pools. */
+  /** Stops taking connections, lets requests in flight finish, then closes the gateway. */
   shutdown(): Promise<void>;
 }
 
@@ -32,28 +29,25 @@ export interface ServeOptions {
   metricsPort?: number;
   /** The interface to bind; omitted, every interface (a pod). The dev sandbox binds loopback. */
   host?: string;
-  /** Runs after requests in flight have finished and before the pools close (a last checkpoint). */
-  beforePoolsClose?: () => Promise<void>;
   /** Wraps the app (the dev sandbox puts its sign-in in front); omitted in production. */
   outer?: (app: Express) => Express;
 }
 
 /**
- * Listens with the given dependencies; shutdown() fails readiness, drains in-flight requests, then
- * closes the pools.
+ * Listens with the gateway's app; shutdown() fails readiness, drains in-flight requests, then closes
+ * the gateway (its jobs, leases, client and pools).
  */
-export async function serve(deps: Omit<AppDeps, 'lifecycle'>, options: ServeOptions): Promise<Running> {
-  let draining = false;
-  const inner = createApp({ ...deps, lifecycle: { isDraining: () => draining } });
+export async function serve(gateway: Gateway, options: ServeOptions): Promise<Running> {
+  const inner = createApp(gateway.app);
   const app = options.outer ? options.outer(inner) : inner;
   const server = await listen(createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app), options.port, options.host);
   const metricsServer =
-    options.metricsPort === undefined ? undefined : await startMetricsServer(deps.metrics, options.metricsPort);
+    options.metricsPort === undefined ? undefined : await startMetricsServer(gateway.metrics, options.metricsPort);
   const url = urlOf(server);
   let stopping: Promise<void> | undefined;
   const shutdown = () =>
     (stopping ??= (async () => {
-      draining = true;
+      gateway.drain();
       if (options.drainDelayMs) await new Promise((resolve) => setTimeout(resolve, options.drainDelayMs));
       const force = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs).unref();
       // Keep-alive sockets that finish their last request during the drain would otherwise linger until they time out.
@@ -61,19 +55,10 @@ export async function serve(deps: Omit<AppDeps, 'lifecycle'>, options: ServeOpti
       await closeServer(server);
       clearTimeout(force);
       clearInterval(reapIdle);
-      await options
-        .beforePoolsClose?.()
-        .catch((error: Error) => deps.logger.warn('shutdown step failed', { error: error.message }));
-      const extra = (deps.closeOnShutdown ?? []).map((close) => close());
-      await Promise.allSettled([
-        deps.vonage.close(),
-        deps.db.destroy(),
-        metricsServer && closeServer(metricsServer),
-        ...extra,
-      ]);
-      deps.logger.info('shutdown complete');
+      await Promise.allSettled([gateway.close(), metricsServer && closeServer(metricsServer)]);
+      gateway.app.logger.info('shutdown complete');
     })());
-  return { server, url, db: deps.db, shutdown };
+  return { server, url, shutdown };
 }
 
 /** SIGTERM (Kubernetes) and SIGINT (a terminal) both drain gracefully. */
@@ -81,7 +66,8 @@ export function shutdownOnSignals(running: Running, logger: Logger): void {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       logger.info('shutting down', { signal });
-      void running.shutdown();
+      // Everything is closed by then; a handle a library left open must not keep the pod Terminating.
+      void running.shutdown().then(() => setTimeout(() => process.exit(), 1_000).unref());
     });
   }
 }
@@ -109,33 +95,19 @@ function loadSettings(env: NodeJS.ProcessEnv): { config: Config; policy: Policy 
   return { config, policy };
 }
 
-const SWEEP_EVERY_MS = 10 * 60_000;
-
-function sweepIdempotencyKeysPeriodically(running: Running, logger: Logger): void {
-  const timer = setInterval(() => {
-    sweepExpiredKeys(running.db).then(
-      (deleted) => deleted > 0 && logger.info('expired idempotency keys removed', { deleted }),
-      (error: unknown) => logger.warn('idempotency key sweep failed', { error: (error as Error).message }),
-    );
-  }, SWEEP_EVERY_MS).unref();
-  running.server.once('close', () => clearInterval(timer));
-}
-
 async function main(): Promise<void> {
   const { config, policy } = loadSettings(process.env);
   const logger = createLogger(config.logLevel);
   process.on('unhandledRejection', (reason) => logger.error('unhandled rejection', { error: String(reason) }));
-  const deps = await buildDependencies(config, policy, logger);
-  const jobs = startBackgroundJobs(deps, config, policy);
-  const running = await serve(deps, {
-    beforePoolsClose: jobs.stop,
+  const gateway = await buildGateway(config, { policy, logger });
+  gateway.startJobs();
+  const running = await serve(gateway, {
     port: config.port,
     shutdownTimeoutMs: config.shutdownTimeoutMs,
     drainDelayMs: config.drainDelayMs,
     metricsPort: config.metricsPort,
   });
   shutdownOnSignals(running, logger);
-  sweepIdempotencyKeysPeriodically(running, logger);
   logger.info('listening', {
     port: config.port,
     metrics_port: config.metricsPort,

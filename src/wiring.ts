@@ -1,122 +1,206 @@
 import { fileURLToPath } from 'node:url';
-import type { Kysely } from 'kysely';
+import type { Kysely, KyselyPlugin } from 'kysely';
+import { createChainVerifier } from './audit/chain-verifier.ts';
+import { createLongReads } from './audit/long-reads.ts';
+import { type BackgroundJobs, JOB_CONNECTIONS, startBackgroundJobs } from './background-jobs.ts';
 import type { Config } from './config.ts';
 import { createDatabase, type Database } from './database.ts';
 import type { AppDeps } from './http/app.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
-import type { StreamGauges } from './audit/stream/deliverer.ts';
-import type { ChainGauges } from './audit/watch.ts';
-import type { AgeGauges } from './secrets/secret-age-refresh.ts';
-import type { RateLimitStoreFactory } from './http/rate-limit.middleware.ts';
-import { type SharedStore, sharedRateLimitStore } from './rate-limit/shared-store.ts';
+import { contractChecks, loadContract } from './http/openapi.ts';
 import type { Logger } from './logger.ts';
 import type { Policy } from './policy/policy.ts';
+import { sharedRateLimitStore, type SharedStore } from './rate-limit/shared-store.ts';
 import { type CircuitBreaker, createCircuitBreaker } from './vonage/circuit-breaker.ts';
 import { createVonageClient } from './vonage/client.ts';
 
 /**
- * The one place the app's dependencies are built from configuration, for `npm start`, `npm run dev`
- * and the tests alike. Each caller overrides only what differs: the dev sandbox brings an embedded
- * database, the tests a database with a short connect timeout and sometimes their own breaker.
+ * The one composition root. `buildGateway` constructs every dependency from configuration, for
+ * `npm start`, `npm run dev`, the bench and the tests alike; `close` is the one way to end them, in
+ * order: background jobs (and their last checkpoint), rate-limit leases handed back, the Vonage client,
+ * then every pool. It always ends: each step is bounded by the shutdown timeout.
  */
 export interface Parts {
-  /** The database, if not a pool on config.databaseUrl (PGlite in dev). Also used for long reads. */
+  policy: Policy;
+  logger: Logger;
+  /** The database, if not a pool on config.databaseUrl (PGlite in dev); also used for long reads and jobs. */
   db?: Kysely<Database>;
   breaker?: CircuitBreaker;
   /** The built console; omitted, the folder `npm run build` writes (dist/console beside dist/src). */
   consoleDir?: string;
-  /** null: each instance counts in memory; omitted: counts are shared through Postgres. */
-  rateLimitStore?: RateLimitStoreFactory | null;
+  /** How long a request waits for a connection before its audit write fails closed (default 2 s). */
+  connectionTimeoutMs?: number;
+  /** 'memory': each instance counts on its own (dev, most tests); default: shared through Postgres. */
+  rateLimitCounts?: 'memory' | 'shared';
+  /** Observers of the shared rate-limit store, for tests that count its round trips. */
+  rateLimitProbe?: { retrySharedAfterMs?: number; plugin?: KyselyPlugin; onLeaseWait?: () => void };
+  /** How long a rotation step may hold its row before another request takes it over (default 2 min). */
+  rotationLeaseMs?: number;
 }
 
-/** The secret-age job's gauges, as Prometheus series labelled by managed api key. */
-export const ageGauges = (metrics: Metrics): AgeGauges => ({
-  oldestAgeSeconds: (apiKey, seconds) => metrics.secretOldestAge.set({ api_key: apiKey }, seconds),
-  awaitingCutover: (apiKey, count) => metrics.rotationsAwaitingCutover.set({ api_key: apiKey }, count),
-});
-
-export const streamGauges = (metrics: Metrics): StreamGauges => ({
-  lag: (records) => metrics.auditStreamLag.set(records),
-  delivered: (at) => metrics.auditStreamLastSuccess.set(at.getTime() / 1000),
-});
-
-export const chainGauges = (metrics: Metrics): ChainGauges => ({
-  verified: (intact, at) => {
-    metrics.auditChainIntact.set(intact ? 1 : 0);
-    metrics.auditChainLastVerified.set(at.getTime() / 1000);
-  },
-});
+export interface Gateway {
+  /** What createApp mounts. */
+  app: AppDeps;
+  metrics: Metrics;
+  /** Starts the background jobs (`npm start`); `close` stops them. */
+  startJobs(): void;
+  /** From now on readiness fails: the drain before the listener closes. */
+  drain(): void;
+  close(): Promise<void>;
+}
 
 const CIRCUIT_LEVELS = { closed: 0, half_open: 1, open: 2 } as const;
+/** Long reads at once per process; more answer 503 with Retry-After. */
+const MAX_LONG_READS = 2;
+const ROTATION_LEASE_MS = 120_000;
 
-export async function buildDependencies(
-  config: Config,
-  policy: Policy,
-  logger: Logger,
-  parts: Parts = {},
-): Promise<Omit<AppDeps, 'lifecycle'>> {
-  const closers: Array<() => Promise<void>> = [];
-  const pool = (options: Omit<Parameters<typeof createDatabase>[0], 'connectionString' | 'logger'>) => {
-    const db = createDatabase({ connectionString: config.databaseUrl, logger, ...options });
-    closers.push(() => db.destroy());
-    return db;
-  };
-  const db = parts.db ?? createDatabase({ connectionString: config.databaseUrl, logger });
-  // Built only when used, and its leases released before any pool closes.
-  let leased: ReturnType<typeof sharedStore> | undefined;
-  const shared = () => (leased ??= sharedStore(pool, logger, metrics));
-  // Verification and exports get their own connections and a longer statement timeout.
-  const longReadDb = parts.db ?? pool({ max: 2, readOnly: true, statementTimeoutMs: 120_000 });
+export async function buildGateway(config: Config, parts: Parts): Promise<Gateway> {
+  const { logger, policy } = parts;
+  const closers = new Closers(config.shutdownTimeoutMs, logger);
+  const pool = (options: Omit<Parameters<typeof createDatabase>[0], 'connectionString' | 'logger'>) =>
+    closers.pool(parts.db ?? createDatabase({ connectionString: config.databaseUrl, logger, ...options }));
+  const db = pool({ connectionTimeoutMs: parts.connectionTimeoutMs });
   const metrics = createMetrics();
-  const breaker =
-    parts.breaker ??
-    createCircuitBreaker({
-      ...config.breaker,
-      onStateChange: (state) => {
-        metrics.circuitState.set(CIRCUIT_LEVELS[state]);
-        logger.warn('vonage circuit breaker changed state', { state });
-      },
-    });
-  return {
+  const vonage = createVonageClient({ ...config.vonage, breaker: parts.breaker ?? breakerOf(config, metrics, logger) });
+  closers.client(() => vonage.close());
+  const leases = parts.rateLimitCounts === 'memory' ? undefined : sharedLeases(pool, logger, metrics, parts);
+  closers.leases(leases);
+  // Verification and exports get their own connections and a longer statement timeout.
+  const longReads = createLongReads(pool({ max: 2, readOnly: true, statementTimeoutMs: 120_000 }), MAX_LONG_READS);
+  const contract = loadContract();
+  let draining = false;
+  const app: AppDeps = {
     db,
-    longReadDb,
-    vonage: createVonageClient({ ...config.vonage, breaker }),
+    vonage,
     policy,
     identity: await identityProvider(config, logger),
     logger,
+    metrics,
+    audit: { db, logger, onWriteFailure: (stage) => metrics.auditWriteFailures.inc({ stage }) },
+    idempotency: { db, logger, hmacKey: config.idempotencyHmacKey },
+    longReads,
+    chainVerifier: createChainVerifier(longReads),
+    contract: { document: contract, checks: contractChecks(contract) },
     trustedProxyCidrs: config.trustedProxyCidrs,
     rateLimits: config.rateLimits,
-    rateLimitStore: parts.rateLimitStore === null ? undefined : (parts.rateLimitStore ?? shared().factory),
-    metrics,
-    idempotencyHmacKey: config.idempotencyHmacKey,
+    rateLimitStore: leases?.factory,
     allowedOrigins: config.corsAllowedOrigins,
     authMode: config.auth.mode,
-    secretMaxAgeDays: config.secretMaxAgeDays,
-    rotationStaleAfterHours: config.rotationStaleAfterHours,
     consoleDir: parts.consoleDir ?? fileURLToPath(new URL('../console', import.meta.url)),
-    closeOnShutdown: [
-      async () => {
-        await leased?.release(); // before its pool closes
-        await Promise.all(closers.map((close) => close()));
-      },
-    ],
+    lifecycle: { isDraining: () => draining },
+    rotation: {
+      secretMaxAgeDays: config.secretMaxAgeDays,
+      staleAfterHours: config.rotationStaleAfterHours,
+      leaseMs: parts.rotationLeaseMs ?? ROTATION_LEASE_MS,
+    },
   };
+  const startJobs = () => {
+    const jobsDb = pool({ max: JOB_CONNECTIONS, statementTimeoutMs: 120_000 });
+    const gauges = { stream: streamGauges(metrics), chain: chainGauges(metrics), age: ageGauges(metrics) };
+    closers.jobs(startBackgroundJobs({ db: jobsDb, logger, vonage, policy, gauges }, config));
+  };
+  const drain = () => {
+    draining = true;
+  };
+  return { app, metrics, startJobs, drain, close: () => closers.close() };
+}
+
+/** What close() ends, in the order it ends them; each step bounded, so a dead dependency never hangs it. */
+class Closers {
+  #jobs: BackgroundJobs[] = [];
+  #leases: Array<{ release(): Promise<void> }> = [];
+  #clients: Array<() => Promise<void>> = [];
+  #pools = new Set<Kysely<Database>>();
+  #closing: Promise<void> | undefined;
+  readonly timeoutMs: number;
+  readonly logger: Logger;
+  constructor(timeoutMs: number, logger: Logger) {
+    this.timeoutMs = timeoutMs;
+    this.logger = logger;
+  }
+  pool(db: Kysely<Database>) {
+    this.#pools.add(db);
+    return db;
+  }
+  jobs = (jobs: BackgroundJobs) => void this.#jobs.push(jobs);
+  leases = (leases: { release(): Promise<void> } | undefined) => void (leases && this.#leases.push(leases));
+  client = (close: () => Promise<void>) => void this.#clients.push(close);
+
+  close(): Promise<void> {
+    this.#closing ??= this.#closeAll();
+    return this.#closing;
+  }
+
+  async #closeAll(): Promise<void> {
+    const deadline = AbortSignal.timeout(this.timeoutMs);
+    const bounded = (step: string, work: Array<Promise<unknown> | undefined>) =>
+      within(deadline, Promise.allSettled(work)).then((ended) => {
+        if (!ended) this.logger.warn('shutdown step ran out of time', { step });
+      });
+    await bounded(
+      'background jobs',
+      this.#jobs.map((jobs) => jobs.stop(deadline)),
+    );
+    await bounded(
+      'rate-limit leases',
+      this.#leases.map((leases) => leases.release()),
+    );
+    await bounded(
+      'vonage client',
+      this.#clients.map((close) => close()),
+    );
+    await bounded(
+      'database pools',
+      [...this.#pools].map((db) => db.destroy()),
+    );
+  }
+}
+
+/** Resolves true when `work` ends, false when the deadline comes first. */
+function within(deadline: AbortSignal, work: Promise<unknown>): Promise<boolean> {
+  if (deadline.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => resolve(false);
+    deadline.addEventListener('abort', onAbort, { once: true });
+    void work.then(() => {
+      deadline.removeEventListener('abort', onAbort);
+      resolve(true);
+    });
+  });
+}
+
+function breakerOf(config: Config, metrics: Metrics, logger: Logger): CircuitBreaker {
+  return createCircuitBreaker({
+    ...config.breaker,
+    onStateChange: (state) => {
+      metrics.circuitState.set(CIRCUIT_LEVELS[state]);
+      logger.warn('vonage circuit breaker changed state', { state });
+    },
+  });
 }
 
 /**
  * Leases need no fsync: a crash at worst forgets a few hits of the current window. On shutdown, unused
  * leases go back to the shared budget before the pool closes.
  */
-function sharedStore(
+function sharedLeases(
   pool: (options: { max: number; asynchronousCommit: boolean }) => Kysely<Database>,
   logger: Logger,
   metrics: Metrics,
+  { rateLimitProbe: probe }: Parts,
 ) {
   const rateLimitDb = pool({ max: 5, asynchronousCommit: true });
+  const db = probe?.plugin ? rateLimitDb.withPlugin(probe.plugin) : rateLimitDb;
   const stores: SharedStore[] = [];
   const factory = (prefix: string) => {
-    const onLeaseWait = () => metrics.rateLimitLeaseWaits.inc({ budget: prefix.replace(/:$/, '') });
-    const store = sharedRateLimitStore(rateLimitDb, logger, prefix, { onLeaseWait });
+    const onLeaseWait = () => {
+      metrics.rateLimitLeaseWaits.inc({ budget: prefix.replace(/:$/, '') });
+      probe?.onLeaseWait?.();
+    };
+    const store = sharedRateLimitStore(db, logger, prefix, {
+      onLeaseWait,
+      retrySharedAfterMs: probe?.retrySharedAfterMs,
+    });
     stores.push(store);
     return store;
   };
@@ -132,3 +216,21 @@ async function identityProvider(config: Config, logger: Logger) {
   const { proxyHeaderIdentity } = await import('./identity/proxy-headers.ts');
   return proxyHeaderIdentity(config.trustedProxyCidrs);
 }
+
+/** The background jobs' gauges, as Prometheus series. */
+export const ageGauges = (metrics: Metrics) => ({
+  oldestAgeSeconds: (apiKey: string, seconds: number) => metrics.secretOldestAge.set({ api_key: apiKey }, seconds),
+  awaitingCutover: (apiKey: string, count: number) => metrics.rotationsAwaitingCutover.set({ api_key: apiKey }, count),
+});
+
+export const streamGauges = (metrics: Metrics) => ({
+  lag: (records: number) => metrics.auditStreamLag.set(records),
+  delivered: (at: Date) => metrics.auditStreamLastSuccess.set(at.getTime() / 1000),
+});
+
+export const chainGauges = (metrics: Metrics) => ({
+  verified: (intact: boolean, at: Date) => {
+    metrics.auditChainIntact.set(intact ? 1 : 0);
+    metrics.auditChainLastVerified.set(at.getTime() / 1000);
+  },
+});

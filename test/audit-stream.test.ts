@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from './support/eventually.ts';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { type Kysely, sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
@@ -10,7 +11,7 @@ import { checkpointOf } from '../src/audit/anchors.ts';
 import { startDeliverer } from '../src/audit/stream/deliverer.ts';
 import { watchChain } from '../src/audit/watch.ts';
 import { runAuditCli } from '../src/cli/audit.ts';
-import type { AuditStreamSettings } from '../src/config.ts';
+import type { AuditStreamSettings } from '../src/audit/stream/settings.ts';
 import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
 import { createDatabase, type Database } from '../src/database.ts';
 import { createLogger } from '../src/logger.ts';
@@ -77,12 +78,7 @@ describe('the audit stream', () => {
     });
     try {
       await until(() => sink.deliveries.filter((d) => d.status === 200).length > 0, 15_000);
-      await (async () => {
-        for (const deadline = Date.now() + 15_000; !(await deliveredUpTo()); ) {
-          if (Date.now() > deadline) throw new Error('not delivered');
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      })();
+      await eventually(() => deliveredUpTo(), { what: 'every record delivered', timeoutMs: 15_000, everyMs: 0 });
     } finally {
       await deliverer.stop();
     }
@@ -132,10 +128,7 @@ describe('the audit stream', () => {
 
     const second = worker();
     try {
-      for (const deadline = Date.now() + 20_000; !(await deliveredUpTo()); ) {
-        if (Date.now() > deadline) throw new Error('delivery did not resume');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await eventually(() => deliveredUpTo(), { what: 'delivery resuming', timeoutMs: 20_000, everyMs: 50 });
     } finally {
       second.kill('SIGKILL');
     }
@@ -153,13 +146,8 @@ describe('the audit stream', () => {
     const pools = [1, 2].map(() => createDatabase({ connectionString: scratch.gatewayUrl, logger }));
     const replicas = pools.map((db, i) => startDeliverer(db, settings(`/replica-${i}`), { logger, pollMs: 20 }));
     try {
-      for (
-        const deadline = Date.now() + 15_000;
-        !((await deliveredUpTo('/hec/replica-0')) || (await deliveredUpTo('/hec/replica-1')));
-      ) {
-        if (Date.now() > deadline) throw new Error('not delivered');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      const delivered = async () => (await deliveredUpTo('/hec/replica-0')) || (await deliveredUpTo('/hec/replica-1'));
+      await eventually(delivered, { what: 'one replica delivering', timeoutMs: 15_000 });
     } finally {
       await Promise.all(replicas.map((r) => r.stop()));
       await Promise.all(pools.map((db) => db.destroy()));
@@ -223,22 +211,18 @@ describe('npm run audit -- verify --anchors', () => {
 
 describe('the chain watch', () => {
   test('when it runs, then audit_chain_intact is 1 and the last verification time is set', async () => {
-    const stop = watchChain(gateway.db, {
+    const watch = watchChain(gateway.db, {
       logger,
       gauges: chainGauges(gateway.metrics),
       verifyEveryMs: 60_000,
       anchorEveryMs: 60_000,
     });
     try {
-      for (
-        const deadline = Date.now() + 10_000;
-        !/^audit_chain_last_verified_timestamp_seconds \d{10}/m.test(await gateway.metrics.registry.metrics());
-      ) {
-        if (Date.now() > deadline) throw new Error('no verification');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      const verified = async () =>
+        /^audit_chain_last_verified_timestamp_seconds \d{10}/m.test(await gateway.metrics.registry.metrics());
+      await eventually(verified, { what: 'a verification', timeoutMs: 10_000 });
     } finally {
-      stop();
+      await watch.stop();
     }
 
     expect(await gateway.metrics.registry.metrics()).toMatch(/^audit_chain_intact 1$/m);

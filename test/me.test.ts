@@ -2,29 +2,28 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import supertest from 'supertest';
 import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
-import { type AppDeps, createApp } from '../src/http/app.ts';
+import { createApp } from '../src/http/app.ts';
 import { parsePolicy } from '../src/policy/policy.ts';
 import { expectToMatchContract } from './support/contract.ts';
 import {
   admin,
   asCaller,
-  buildDeps,
-  type GatewayParts,
+  openGateway,
+  type OpenGateway,
   MASTER_KEY,
   reviewer,
   SUB_KEY,
   UNKNOWN_SECRET_ID,
 } from './support/harness.ts';
 
-let parts: GatewayParts;
+let parts: OpenGateway;
 let http: ReturnType<typeof supertest>;
 beforeAll(async () => {
-  parts = await buildDeps({ rateLimits: { readsPerMinute: 100_000, writesPerMinute: 100_000 } });
-  http = supertest(createApp(parts.deps));
+  parts = await openGateway({ rateLimits: { readsPerMinute: 100_000, writesPerMinute: 100_000 } });
+  http = supertest(createApp(parts.gateway.app));
 });
 afterAll(async () => {
-  await Promise.all([parts.deps.vonage.close(), parts.deps.db.destroy(), parts.vonage.close()]);
-  await Promise.all((parts.deps.closeOnShutdown ?? []).map((close) => close()));
+  await parts.close();
 });
 
 describe('GET /v1/me', () => {
@@ -131,7 +130,7 @@ describe('GET /v1/me against the real requests', () => {
     await fc.assert(
       fc.asyncProperty(policyArb, callerArb, async (policyText, caller) => {
         const policy = parsePolicy(policyText, 'generated');
-        const app = supertest(createApp({ ...(parts.deps as AppDeps), policy }));
+        const app = supertest(createApp({ ...parts.gateway.app, policy }));
         const headers = asCaller(caller.email, caller.groups.length ? caller.groups.join(',') : undefined);
         const me = (await app.get('/v1/me').set(headers)).body as {
           accounts: Array<{ api_key: string; actions: string[] }>;

@@ -5,22 +5,30 @@ import supertest from 'supertest';
 import { runAuditCli } from '../src/cli/audit.ts';
 import { createApp } from '../src/http/app.ts';
 import { expectToMatchContract } from './support/contract.ts';
-import { admin, asCaller, auditorDatabaseUrl, buildDeps, type GatewayParts, requestId } from './support/harness.ts';
+import {
+  admin,
+  asCaller,
+  auditorDatabaseUrl,
+  openGateway,
+  type OpenGateway,
+  requestId,
+  until,
+} from './support/harness.ts';
 
 /**
  * Guided rotation on the real Postgres and the fake Vonage. Each test uses an account of its own, so
  * the fake's 2-secret limit and the one-rotation-at-a-time rule never couple two tests.
  */
 const ACCOUNTS = ['rota0001', 'rota0002', 'rota0003', 'rota0004', 'rota0005', 'rota0006', 'rota0007', 'rota0008'];
-let parts: GatewayParts;
+const RACES = ['race0001', 'race0002', 'race0003', 'race0004', 'race0005'];
+let parts: OpenGateway;
 let http: ReturnType<typeof supertest>;
 beforeAll(async () => {
-  parts = await buildDeps({ subAccounts: ACCOUNTS });
-  http = supertest(createServer(createApp(parts.deps)));
+  parts = await openGateway({ subAccounts: [...ACCOUNTS, ...RACES] });
+  http = supertest(createServer(createApp(parts.gateway.app)));
 });
 afterAll(async () => {
-  await Promise.all([parts.deps.vonage.close(), parts.deps.db.destroy(), parts.vonage.close()]);
-  await Promise.all((parts.deps.closeOnShutdown ?? []).map((close) => close()));
+  await parts.close();
 });
 
 const ROTATIONS = '/v1/accounts/{apiKey}/rotations';
@@ -30,7 +38,7 @@ const start = (apiKey: string, body: Record<string, string | undefined>, headers
 const step = (apiKey: string, id: string, name: 'complete' | 'cancel') =>
   http.post(`/v1/accounts/${apiKey}/rotations/${id}/${name}`).set(admin);
 const stepsOf = (rotationId: string) =>
-  parts.deps.db
+  parts.gateway.app.db
     .selectFrom('audit_events as e')
     .leftJoin('audit_outcomes as o', 'o.event_id', 'e.id')
     .select(['e.action', 'e.secret_id', 'o.outcome', 'o.status'])
@@ -117,7 +125,7 @@ describe('POST /v1/accounts/:apiKey/rotations', () => {
 
       expect(res.status).toBe(502);
       expect(ids(apiKey)).toEqual([retire]);
-      const [rotation] = await parts.deps.db
+      const [rotation] = await parts.gateway.app.db
         .selectFrom('rotations')
         .selectAll()
         .where('api_key', '=', apiKey)
@@ -166,7 +174,7 @@ describe('POST /v1/accounts/:apiKey/rotations', () => {
       .send({ retire_secret_id: ids('sub00001')[0] });
 
     expect(res.status).toBe(403);
-    const [event] = await parts.deps.db
+    const [event] = await parts.gateway.app.db
       .selectFrom('audit_events')
       .select('action')
       .where('request_id', '=', id)
@@ -185,7 +193,7 @@ describe('a rotation a crash interrupted', () => {
       const apiKey = state === 'testing' ? 'rota0007' : 'rota0008';
       const [retire] = ids(apiKey);
       const crashedId = crypto.randomUUID();
-      await parts.deps.db
+      await parts.gateway.app.db
         .insertInto('rotations')
         .values({
           id: crashedId,
@@ -195,10 +203,17 @@ describe('a rotation a crash interrupted', () => {
           started_by: 'admin@example.com',
         })
         .execute();
-      const orphan = (await parts.deps.vonage.create(apiKey, 'Orphan5ecretValue')).value;
+      const orphan = (await parts.gateway.app.vonage.create(apiKey, 'Orphan5ecretValue')).value;
       if (state === 'testing')
-        await sql`update rotations set new_secret_id = ${orphan.id} where id = ${crashedId}`.execute(parts.deps.db);
-      const restarted = supertest(createServer(createApp({ ...parts.deps, rotationLeaseMs: 0 })));
+        await sql`update rotations set new_secret_id = ${orphan.id} where id = ${crashedId}`.execute(
+          parts.gateway.app.db,
+        );
+      const after = await openGateway({
+        subAccounts: [...ACCOUNTS, ...RACES],
+        vonage: parts.vonage,
+        rotationLeaseMs: 0,
+      });
+      const restarted = supertest(createServer(createApp(after.gateway.app)));
 
       const next = await restarted
         .post(`/v1/accounts/${apiKey}/rotations`)
@@ -209,12 +224,102 @@ describe('a rotation a crash interrupted', () => {
       expect(ids(apiKey)).toEqual([retire, next.body.new_secret.id]);
       expect(ids(apiKey)).not.toContain(orphan.id);
       const crashed = await restarted.get(`/v1/accounts/${apiKey}/rotations/${crashedId}`).set(admin);
+      await after.close();
       expect(crashed.body).toMatchObject({ state: 'failed', failure: expect.stringMatching(/interrupted/) });
       expect((await stepsOf(crashedId)).map((s) => `${s.action} ${s.secret_id} ${s.outcome}`)).toEqual([
         `secret.revoke ${orphan.id} success`,
       ]);
     },
   );
+});
+
+describe('POST /v1/accounts/:apiKey/rotations/:rotationId/{complete,cancel} racing each other', () => {
+  const revokesOf = (apiKey: string) =>
+    parts.vonage.received.filter((r) => r.method === 'DELETE' && r.path.includes(`/accounts/${apiKey}/`)).length;
+
+  test.each([
+    ['two completes', 'race0001', 'complete', 'complete', 'completing'],
+    ['a complete, then a cancel', 'race0002', 'complete', 'cancel', 'completing'],
+    ['a cancel, then a complete', 'race0003', 'cancel', 'complete', 'cancelling'],
+  ] as const)(
+    'when %s overlap, then one revokes and the other gets a 409 naming the state',
+    async (_label, apiKey, first, second, claimed) => {
+      const [retire] = ids(apiKey);
+      const started = await start(apiKey, { retire_secret_id: retire });
+      const revokesBefore = revokesOf(apiKey);
+      parts.vonage.setFault({ kind: 'slow', delayMs: 300 }, 1);
+
+      const winner = step(apiKey, started.body.id, first).then((res) => res);
+      await until(() => revokesOf(apiKey) > revokesBefore);
+      const loser = await step(apiKey, started.body.id, second);
+
+      expect((await winner).status).toBe(200);
+      expect(loser.status).toBe(409);
+      expect(loser.body).toMatchObject({
+        title: 'Refused by the gateway: rotation state',
+        detail: expect.stringContaining(`is ${claimed}`),
+      });
+      expect(revokesOf(apiKey)).toBe(revokesBefore + 1);
+      const outcomes = await parts.gateway.app.db
+        .selectFrom('audit_events as e')
+        .innerJoin('audit_outcomes as o', 'o.event_id', 'e.id')
+        .select(['e.action', 'o.status'])
+        .where('e.api_key', '=', apiKey)
+        .where('e.action', 'in', ['rotation.complete', 'rotation.cancel'])
+        .execute();
+      expect(outcomes).toEqual([{ action: `rotation.${second}`, status: 409 }]);
+    },
+  );
+
+  test('when a complete and a cancel are sent at the same instant, then exactly one succeeds and one revoke reaches Vonage', async () => {
+    const apiKey = 'race0004';
+    const [retire] = ids(apiKey);
+    const started = await start(apiKey, { retire_secret_id: retire });
+    const revokesBefore = revokesOf(apiKey);
+
+    const answers = await Promise.all([
+      step(apiKey, started.body.id, 'complete'),
+      step(apiKey, started.body.id, 'cancel'),
+    ]);
+
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    expect(revokesOf(apiKey)).toBe(revokesBefore + 1);
+    expect(ids(apiKey)).toHaveLength(1);
+  });
+});
+
+describe('a crashed rotation and a secret someone else created', () => {
+  test('when an engineer creates a secret after a rotation crashed mid-create, then cleaning up the rotation leaves that secret alone', async () => {
+    const apiKey = 'race0005';
+    const [retire] = ids(apiKey);
+    const crashedId = crypto.randomUUID();
+    await parts.gateway.app.db
+      .insertInto('rotations')
+      .values({
+        id: crashedId,
+        api_key: apiKey,
+        state: 'creating',
+        retire_secret_id: retire as string,
+        started_by: 'x@example.com',
+      })
+      .execute();
+    const engineers = await http
+      .post(`/v1/accounts/${apiKey}/secrets`)
+      .set(admin)
+      .send({ secret: 'Engineer5ecretValue' });
+    expect(engineers.status).toBe(201);
+    const after = await openGateway({ subAccounts: [...ACCOUNTS, ...RACES], vonage: parts.vonage, rotationLeaseMs: 0 });
+
+    const cancelled = await supertest(createServer(createApp(after.gateway.app)))
+      .post(`/v1/accounts/${apiKey}/rotations/${crashedId}/cancel`)
+      .set(admin);
+    await after.close();
+
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ state: 'failed', failure: 'interrupted before Vonage created its secret' });
+    expect(ids(apiKey)).toEqual([retire, engineers.body.id]);
+    expect(await stepsOf(crashedId)).toEqual([]);
+  });
 });
 
 describe('GET /v1/accounts/:apiKey/rotations', () => {

@@ -6,22 +6,26 @@ import { createApp } from '../src/http/app.ts';
 import { refreshSecretAge } from '../src/secrets/secret-age-refresh.ts';
 import { ageGauges } from '../src/wiring.ts';
 import { expectToMatchContract } from './support/contract.ts';
-import { admin, buildDeps, type GatewayParts, reviewer } from './support/harness.ts';
+import { admin, openGateway, type OpenGateway, reviewer } from './support/harness.ts';
 import { createScratchDatabase, type ScratchDatabase } from './support/scratch-db.ts';
 
 /** Secret age and stale rotations: the report reviewers read, and the metrics security alerts on. */
 const OLD = 'ages0001';
 const FRESH = 'ages0002';
 const REPORT = '/v1/reports/secret-age';
-let parts: GatewayParts;
+let parts: OpenGateway;
 let http: ReturnType<typeof supertest>;
 let staleId: string;
 let scratch: ScratchDatabase;
 beforeAll(async () => {
   // Its own database: the refresh's advisory lock is per database, and other suites run real servers.
   scratch = await createScratchDatabase('secret_age');
-  parts = await buildDeps({ subAccounts: [OLD, FRESH], databaseUrl: scratch.gatewayUrl });
-  http = supertest(createServer(createApp({ ...parts.deps, rotationStaleAfterHours: 72 })));
+  parts = await openGateway({
+    subAccounts: [OLD, FRESH],
+    databaseUrl: scratch.gatewayUrl,
+    rotationStaleAfterHours: 72,
+  });
+  http = supertest(createServer(createApp(parts.gateway.app)));
   const [oldSecret] = parts.vonage.secretsOf(OLD);
   parts.vonage.backdate(
     OLD,
@@ -29,7 +33,7 @@ beforeAll(async () => {
     new Date(Date.now() - 120 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z'),
   );
   staleId = crypto.randomUUID();
-  await parts.deps.db
+  await parts.gateway.app.db
     .insertInto('rotations')
     .values({
       id: staleId,
@@ -40,12 +44,11 @@ beforeAll(async () => {
     })
     .execute();
   await sql`update rotations set updated_at = now() - interval '100 hours' where id = ${staleId}`.execute(
-    parts.deps.db,
+    parts.gateway.app.db,
   );
 });
 afterAll(async () => {
-  await Promise.all([parts.deps.vonage.close(), parts.deps.db.destroy(), parts.vonage.close()]);
-  await Promise.all((parts.deps.closeOnShutdown ?? []).map((close) => close()));
+  await parts.close();
   await scratch.drop();
 });
 
@@ -88,28 +91,32 @@ describe('GET /v1/reports/secret-age', () => {
 describe('the secret-age metrics', () => {
   test('when refreshed, then the oldest age and the rotations awaiting cutover are exported per account', async () => {
     expect(
-      await refreshSecretAge({ ...parts.deps, maxAgeDays: 90, staleAfterHours: 72 }, ageGauges(parts.deps.metrics), 0),
+      await refreshSecretAge(
+        { ...parts.gateway.app, maxAgeDays: 90, staleAfterHours: 72 },
+        ageGauges(parts.gateway.app.metrics),
+        0,
+      ),
     ).toBe('refreshed');
 
-    const text = await parts.deps.metrics.registry.metrics();
+    const text = await parts.gateway.app.metrics.registry.metrics();
     expect(text).toContain(`vonage_secret_oldest_age_seconds{api_key="${OLD}"} ${120 * 86_400}`);
     expect(text).toContain(`vonage_rotations_awaiting_cutover{api_key="${OLD}"} 1`);
     expect(text).toContain(`vonage_rotations_awaiting_cutover{api_key="${FRESH}"} 0`);
   });
 
   test('when two replicas refresh at once, then only one asks Vonage', async () => {
-    const deps = { ...parts.deps, maxAgeDays: 90, staleAfterHours: 72 };
+    const deps = { ...parts.gateway.app, maxAgeDays: 90, staleAfterHours: 72 };
     const listsBefore = parts.vonage.received.filter((r) => r.method === 'GET').length;
     parts.vonage.setFault({ kind: 'slow', delayMs: 200 });
     try {
       const results = await Promise.all([
-        refreshSecretAge(deps, ageGauges(parts.deps.metrics), 0),
-        refreshSecretAge(deps, ageGauges(parts.deps.metrics), 0),
+        refreshSecretAge(deps, ageGauges(parts.gateway.app.metrics), 0),
+        refreshSecretAge(deps, ageGauges(parts.gateway.app.metrics), 0),
       ]);
 
       expect(results.sort()).toEqual(['refreshed', 'skipped']);
       expect(parts.vonage.received.filter((r) => r.method === 'GET').length - listsBefore).toBe(
-        parts.deps.policy.accounts.size,
+        parts.gateway.app.policy.accounts.size,
       );
     } finally {
       parts.vonage.setFault(null);

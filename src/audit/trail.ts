@@ -2,7 +2,6 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Upstreamed } from '../vonage/client.ts';
 import {
   type AuditAttempt,
   type AuditOutcomeRecord,
@@ -29,7 +28,13 @@ export interface AuditTrail {
   refused(error: AppError): Promise<void>;
   replayed(status: number, createdSecretId: string | null): Promise<void>;
   /** Intent first, then `forward`, then its outcome; see auditedCall. */
-  call<T>(success: Success<T>, forward: () => Promise<Upstreamed<T>>): Promise<T>;
+  call<T>(success: Success<T>, forward: () => Promise<Forwarded<T>>): Promise<T>;
+}
+
+/** What forwarding to an upstream answers: the value, and the upstream's own status for the outcome row. */
+export interface Forwarded<T> {
+  value: T;
+  upstreamStatus: number;
 }
 
 export interface Success<T> {
@@ -90,7 +95,7 @@ async function auditedCall<T>(
   deps: AuditDeps,
   attempt: AuditAttempt,
   success: Success<T>,
-  forward: () => Promise<Upstreamed<T>>,
+  forward: () => Promise<Forwarded<T>>,
 ): Promise<T> {
   const eventId = await recordIntent(deps.db, attempt).catch((error: unknown) => {
     deps.onWriteFailure?.('intent');
@@ -105,7 +110,7 @@ async function auditedCall<T>(
         error: (error as Error).message,
       });
     });
-  let answer: Upstreamed<T>;
+  let answer: Forwarded<T>;
   try {
     answer = await forward();
   } catch (error) {

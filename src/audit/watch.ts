@@ -1,7 +1,8 @@
 import { type Kysely, sql } from 'kysely';
-import type { AuditStreamSettings } from '../config.ts';
+import type { AuditStreamSettings } from './stream/settings.ts';
 import type { Database } from '../database.ts';
 import type { Logger } from '../logger.ts';
+import { type Repeating, repeat } from '../repeat.ts';
 import { checkpointOf } from './anchors.ts';
 import { type Checkpoint as Position, verifyChain } from './chain.ts';
 import { post } from './stream/sink.ts';
@@ -18,11 +19,16 @@ export interface ChainGauges {
 const LOCK_KEY = 7_340_917;
 
 /** Writes a checkpoint to the log (one structured line) and, if streaming, to the SIEM. */
-export async function emitCheckpoint(db: Kysely<Database>, logger: Logger, stream?: AuditStreamSettings) {
+export async function emitCheckpoint(
+  db: Kysely<Database>,
+  logger: Logger,
+  stream?: AuditStreamSettings,
+  stop?: AbortSignal,
+) {
   const checkpoint = await checkpointOf(db);
   logger.info('audit checkpoint', { ...checkpoint });
   if (stream)
-    await post(stream, [checkpoint]).catch((error: Error) =>
+    await post(stream, [checkpoint], stop).catch((error: Error) =>
       logger.warn('audit checkpoint not streamed', { error: error.message }),
     );
   return checkpoint;
@@ -37,7 +43,7 @@ export function watchChain(
     anchorEveryMs: number;
     stream?: AuditStreamSettings;
   },
-): () => void {
+): Repeating {
   let from: Position | undefined;
   let lastAnchor = 0;
   const round = () =>
@@ -58,10 +64,7 @@ export function watchChain(
         lastAnchor = Date.now();
       }
     });
-  const tick = () =>
-    void round().catch((error: Error) => options.logger.warn('audit chain watch failed', { error: error.message }));
-  const timer = setInterval(tick, options.verifyEveryMs);
-  timer.unref();
-  tick();
-  return () => clearInterval(timer);
+  return repeat(options.verifyEveryMs, () =>
+    round().catch((error: Error) => options.logger.warn('audit chain watch failed', { error: error.message })),
+  );
 }

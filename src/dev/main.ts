@@ -8,13 +8,13 @@ import { createLogger } from '../logger.ts';
 import { migrateToLatest } from '../migrate.ts';
 import { loadPolicy } from '../policy/policy.ts';
 import { serve, shutdownOnSignals } from '../server.ts';
-import { buildDependencies } from '../wiring.ts';
+import { buildGateway } from '../wiring.ts';
 import { buildConsole } from '../../tools/build-console.ts';
 import { withDevSignIn } from './dev-sign-in.ts';
 import { startVonageSandbox } from './vonage-sandbox.ts';
 
 /**
- * `npm run dev`: the real app, wired by the same buildDependencies as production, on an embedded
+ * `npm run dev`: the real app, wired by the same buildGateway as production, on an embedded
  * Postgres (PGlite) and the built-in Vonage sandbox, so nothing but `npm ci` is needed. Both keep
  * their state under .data/, so after a restart the sandbox's secrets and the audit log agree;
  * `npm run dev -- --reset` wipes both. Never for production: it refuses NODE_ENV=production.
@@ -70,8 +70,8 @@ async function main(): Promise<void> {
   const stopWatching = withConsole
     ? await buildConsole(consoleDir, { watch: true, quiet: true })
     : async () => undefined;
-  const deps = await buildDependencies(config, policy, logger, { db, rateLimitStore: null, consoleDir });
-  const running = await serve(deps, {
+  const gateway = await buildGateway(config, { policy, logger, db, rateLimitCounts: 'memory', consoleDir });
+  const running = await serve(gateway, {
     port: config.port,
     host: '127.0.0.1',
     shutdownTimeoutMs: 5_000,

@@ -5,7 +5,8 @@ import { AxeBuilder } from '@axe-core/playwright';
 import { expect } from '@jest/globals';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { createApp } from '../../src/http/app.ts';
-import { buildDeps, type GatewayParts } from '../support/harness.ts';
+import { eventually } from '../support/eventually.ts';
+import { openGateway, type OpenGateway } from '../support/harness.ts';
 
 /**
  * The real app on a real socket (the browser needs a URL), with the harness's Postgres and fake Vonage,
@@ -15,7 +16,7 @@ export const SCREENSHOTS = 'test/e2e/screenshots';
 
 export interface Stage {
   url: string;
-  parts: GatewayParts;
+  parts: OpenGateway;
   browser: Browser;
   as(headers: Record<string, string>): Promise<{ context: BrowserContext; page: Page }>;
   close(): Promise<void>;
@@ -23,8 +24,8 @@ export interface Stage {
 
 export async function startStage(): Promise<Stage> {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  const parts = await buildDeps({ rateLimits: { readsPerMinute: 10_000, writesPerMinute: 10_000 } });
-  const server: Server = createServer(createApp(parts.deps));
+  const parts = await openGateway({ rateLimits: { readsPerMinute: 10_000, writesPerMinute: 10_000 } });
+  const server: Server = createServer(createApp(parts.gateway.app));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const browser = await chromium.launch({
@@ -57,8 +58,7 @@ export async function startStage(): Promise<Stage> {
       await browser.close();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
-      await Promise.all([parts.deps.vonage.close(), parts.deps.db.destroy(), parts.vonage.close()]);
-      await Promise.all((parts.deps.closeOnShutdown ?? []).map((close) => close()));
+      await parts.close();
     },
   };
 }
@@ -74,13 +74,8 @@ export const shot = (page: Page, name: string) =>
   page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
 
 /** Waits on a condition the page reaches by itself (a re-render), never for a fixed time. */
-export async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+export const until = (condition: () => Promise<boolean>, what: string, timeoutMs = 5_000) =>
+  eventually(condition, { what, timeoutMs, everyMs: 25 });
 
 export const visible = (locator: Locator) => locator.first().waitFor({ state: 'visible' });
 

@@ -158,7 +158,7 @@ describe('the console', () => {
     expect(after).toHaveLength(1);
     expect(after[0]?.id).not.toBe(before?.id);
     await hasCount(card.getByRole('row'), 2);
-    const steps = await stage.parts.deps.db
+    const steps = await stage.parts.gateway.app.db
       .selectFrom('audit_events')
       .select('action')
       .where('api_key', '=', MASTER_KEY)

@@ -4,19 +4,19 @@ import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import type { Kysely, KyselyPlugin } from 'kysely';
 import supertest from 'supertest';
+import { eventually } from './eventually.ts';
 import winston from 'winston';
 import { startVonageSandbox, type VonageSandbox } from '../../src/dev/vonage-sandbox.ts';
-import { createDatabase, type Database } from '../../src/database.ts';
+import type { Database } from '../../src/database.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { type AppDeps, createApp } from '../../src/http/app.ts';
+import { createApp } from '../../src/http/app.ts';
 import type { Metrics } from '../../src/http/metrics.ts';
-import { type SharedStore, sharedRateLimitStore } from '../../src/rate-limit/shared-store.ts';
 import type { JwtSettings } from '../../src/identity/jwt-settings.ts';
 import { createLogger } from '../../src/logger.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
 import { MAX_HEADER_BYTES } from '../../src/server.ts';
 import type { CircuitBreaker } from '../../src/vonage/circuit-breaker.ts';
-import { buildDependencies } from '../../src/wiring.ts';
+import { buildGateway, type Gateway as BuiltGateway } from '../../src/wiring.ts';
 
 export const MASTER_KEY = 'abcd1234';
 export const MASTER_SECRET = 'Master5ecretValue';
@@ -45,7 +45,7 @@ grants:
 export interface GatewayOptions {
   trustedProxyCidrs?: string[];
   databaseUrl?: string;
-  rateLimits?: AppDeps['rateLimits'];
+  rateLimits?: { readsPerMinute: number; writesPerMinute: number };
   vonageTimeoutMs?: number;
   /** The secret the gateway presents to Vonage; a wrong one makes the fake answer 401. */
   vonageApiSecret?: string;
@@ -60,6 +60,10 @@ export interface GatewayOptions {
   rotationLeaseMs?: number;
   /** More sub-accounts for the fake Vonage (and the test policy's `*` grants). */
   subAccounts?: string[];
+  /** ROTATION_STALE_AFTER_HOURS. */
+  rotationStaleAfterHours?: number;
+  /** An already running fake Vonage (a second gateway, as after a restart, over the same upstream). */
+  vonage?: VonageSandbox;
 }
 
 export interface Gateway {
@@ -93,10 +97,13 @@ export const testDatabaseUrl = () => fromEnv('TEST_DATABASE_URL');
 export const superuserDatabaseUrl = () => fromEnv('TEST_SUPERUSER_DATABASE_URL');
 export const auditorDatabaseUrl = () => fromEnv('TEST_AUDITOR_DATABASE_URL');
 
-export interface GatewayParts {
-  deps: AppDeps;
+/** A gateway built by the production composition root, its fake Vonage, and its captured log lines. */
+export interface OpenGateway {
+  gateway: BuiltGateway;
   vonage: VonageSandbox;
   logLines: string[];
+  /** gateway.close(), then the fake Vonage (unless it was passed in). */
+  close(): Promise<void>;
 }
 
 const countStatements = (counter: { count: number }): KyselyPlugin => ({
@@ -121,12 +128,13 @@ function configFor(options: GatewayOptions, vonageUrl: string): Config {
     RATE_LIMIT_READS_PER_MINUTE: String(options.rateLimits?.readsPerMinute ?? 1_000),
     RATE_LIMIT_WRITES_PER_MINUTE: String(options.rateLimits?.writesPerMinute ?? 1_000),
     CORS_ALLOWED_ORIGINS: (options.allowedOrigins ?? []).join(','),
+    ROTATION_STALE_AFTER_HOURS: String(options.rotationStaleAfterHours ?? 72),
+    SHUTDOWN_TIMEOUT_MS: '10000',
   });
   return options.jwt ? { ...config, auth: { mode: 'jwt', jwt: options.jwt } } : config;
 }
 
-/** The real dependencies (buildDependencies, as in production) on a real Postgres and a fake Vonage, logs captured. */
-export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayParts> {
+function capturedLogger() {
   const logLines: string[] = [];
   const sink = new Writable({
     write: (chunk, _encoding, done) => {
@@ -134,67 +142,57 @@ export async function buildDeps(options: GatewayOptions = {}): Promise<GatewayPa
       done();
     },
   });
-  const logger = createLogger('debug', new winston.transports.Stream({ stream: sink }));
+  return { logLines, logger: createLogger('debug', new winston.transports.Stream({ stream: sink })) };
+}
+
+/** Builds the gateway through buildGateway, as production does, over a real Postgres and a fake Vonage. */
+export async function openGateway(options: GatewayOptions = {}): Promise<OpenGateway> {
+  const { logLines, logger } = capturedLogger();
   const subAccounts = [SUB_KEY, ...(options.subAccounts ?? [])];
-  const vonage = await startVonageSandbox({ masterKey: MASTER_KEY, masterSecret: MASTER_SECRET, subAccounts });
+  const vonage =
+    options.vonage ?? (await startVonageSandbox({ masterKey: MASTER_KEY, masterSecret: MASTER_SECRET, subAccounts }));
   const config = configFor(options, vonage.url);
-  // A short connect timeout, so the fail-closed tests see a dead database quickly.
-  const db = createDatabase({ connectionString: config.databaseUrl, logger, connectionTimeoutMs: 1_000 });
   const shared = options.sharedRateLimits;
-  // As in production, shared counters get a pool of their own, not the fail-closed one with its short timeout.
-  const stores: SharedStore[] = [];
-  const rateLimitPool = shared && createDatabase({ connectionString: config.databaseUrl, logger, max: 5 });
-  // A statement counter, for tests that count the rate limiter's round trips.
-  const rateLimitDb =
-    rateLimitPool && (shared.statements ? rateLimitPool.withPlugin(countStatements(shared.statements)) : rateLimitPool);
   const policyText = TEST_POLICY.replace(
     'accounts: [abcd1234, sub00001]',
     `accounts: [abcd1234, ${subAccounts.join(', ')}]`,
   );
-  const deps = await buildDependencies(config, parsePolicy(policyText, 'test policy'), logger, {
-    db,
+  const gateway = await buildGateway(config, {
+    policy: parsePolicy(policyText, 'test policy'),
+    logger,
+    // A short connect timeout, so the fail-closed tests see a dead database quickly.
+    connectionTimeoutMs: 1_000,
     breaker: options.breaker,
     consoleDir: process.env.CONSOLE_DIR,
-    rateLimitStore: rateLimitDb
-      ? (prefix) => {
-          const store = sharedRateLimitStore(rateLimitDb, logger, prefix, {
-            retrySharedAfterMs: shared.retrySharedAfterMs,
-            onLeaseWait: () => {
-              if (shared.leaseWaits) shared.leaseWaits.count += 1;
-            },
-          });
-          stores.push(store);
-          return store;
-        }
-      : null,
+    rotationLeaseMs: options.rotationLeaseMs,
+    rateLimitCounts: shared ? 'shared' : 'memory',
+    rateLimitProbe: shared && {
+      retrySharedAfterMs: shared.retrySharedAfterMs,
+      plugin: shared.statements && countStatements(shared.statements),
+      onLeaseWait: () => {
+        if (shared.leaseWaits) shared.leaseWaits.count += 1;
+      },
+    },
   });
-  deps.rotationLeaseMs = options.rotationLeaseMs;
-  if (rateLimitPool) {
-    const release = async () => void (await Promise.all(stores.map((store) => store.releaseLeases())));
-    deps.closeOnShutdown = [...(deps.closeOnShutdown ?? []), () => release().then(() => rateLimitPool.destroy())];
-  }
-  return { deps, vonage, logLines };
+  const close = async () => {
+    await gateway.close();
+    if (!options.vonage) await vonage.close();
+  };
+  return { gateway, vonage, logLines, close };
 }
 
-/** The app built by createApp over buildDeps, driven in-process by supertest. */
+/** The app built by createApp over openGateway, driven in-process by supertest. */
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
-  const { deps, vonage, logLines } = await buildDeps(options);
-  const app = createApp(deps);
+  const { gateway, vonage, logLines, close } = await openGateway(options);
+  const app = createApp(gateway.app);
   return {
     app,
     http: supertest(createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app)),
     vonage,
-    db: deps.db,
-    metrics: deps.metrics,
+    db: gateway.app.db,
+    metrics: gateway.metrics,
     logLines,
-    close: async () => {
-      await Promise.all([
-        deps.vonage.close(),
-        deps.db.destroy(),
-        vonage.close(),
-        ...(deps.closeOnShutdown ?? []).map((close) => close()),
-      ]);
-    },
+    close,
   };
 }
 
@@ -210,14 +208,8 @@ export async function auditEventFor(gateway: Gateway, requestId: string) {
   return rows;
 }
 
-/** Waits for a condition the test cannot await directly (a request reaching the fake), never for a fixed time. */
-export async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
+/** An in-memory condition (a request reaching the fake), polled on every turn of the event loop. */
+export const until = (condition: () => boolean, timeoutMs = 5_000) => eventually(condition, { timeoutMs, everyMs: 0 });
 
 export const basicAuth = (key: string, secret: string) => `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`;
 

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import type { AuditStreamSettings } from '../../config.ts';
+import type { AuditStreamSettings } from './settings.ts';
 import type { Database } from '../../database.ts';
 import type { Logger } from '../../logger.ts';
 import { chainHead } from '../chain.ts';
@@ -20,7 +20,8 @@ export interface StreamGauges {
 }
 
 export interface Deliverer {
-  stop(): Promise<void>;
+  /** Ends the loop after its current step; `deadline` aborts a POST still in flight when it fires. */
+  stop(deadline?: AbortSignal): Promise<void>;
 }
 
 const LOCK_KEY = 7_340_916;
@@ -36,6 +37,7 @@ export function startDeliverer(
   options: { logger: Logger; gauges?: StreamGauges; pollMs?: number },
 ): Deliverer {
   let stopping = false;
+  const abandoned = new AbortController();
   let wake: () => void = () => undefined;
   const pause = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -59,7 +61,7 @@ export function startDeliverer(
         continue;
       }
       try {
-        await post(settings, records);
+        await post(settings, records, abandoned.signal);
       } catch (error) {
         failures += 1;
         options.logger.warn('audit stream delivery failed; retrying the same batch', {
@@ -101,8 +103,10 @@ export function startDeliverer(
 
   const running = run();
   return {
-    async stop() {
+    async stop(deadline) {
       stopping = true;
+      if (deadline?.aborted) abandoned.abort();
+      deadline?.addEventListener('abort', () => abandoned.abort(), { once: true });
       wake();
       await running;
     },

@@ -1,5 +1,5 @@
 import { Webhook } from 'standardwebhooks';
-import type { AuditStreamSettings } from '../../config.ts';
+import type { AuditStreamSettings } from './settings.ts';
 import type { StreamRecord } from './records.ts';
 
 /**
@@ -32,13 +32,14 @@ function request(
   return { headers: { ...headers, 'content-type': 'application/json' }, body };
 }
 
-export async function post(settings: AuditStreamSettings, records: Payload[]): Promise<void> {
+/** `stop` aborts a POST in flight, so a shutdown never waits on a sink that hangs. */
+export async function post(settings: AuditStreamSettings, records: Payload[], stop?: AbortSignal): Promise<void> {
   const { headers, body } = request(settings, records, new Date());
   const response = await fetch(settings.url, {
     method: 'POST',
     headers,
     body,
-    signal: AbortSignal.timeout(TIMEOUT_MS),
+    signal: stop ? AbortSignal.any([stop, AbortSignal.timeout(TIMEOUT_MS)]) : AbortSignal.timeout(TIMEOUT_MS),
     redirect: 'error',
   });
   await response.arrayBuffer();
