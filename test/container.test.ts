@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from './support/eventually.ts';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { validate } from 'dockerfile-utils';
 import { startVonageSandbox, type VonageSandbox } from '../src/dev/vonage-sandbox.ts';
@@ -35,15 +36,18 @@ describe('Dockerfile', () => {
 async function untilReady(url: string, exited: Promise<number | null>): Promise<number> {
   let gone = false;
   void exited.then(() => (gone = true));
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline && !gone; ) {
-    const status = await fetch(url).then(
-      (res) => res.status,
-      () => 0,
+  const answers = () =>
+    fetch(url).then(
+      (res) => res.status === 200,
+      () => false,
     );
-    if (status === 200) return status;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(gone ? 'the server exited before it was ready' : 'the server did not become ready');
+  await eventually(async () => gone || (await answers()), {
+    what: 'the server answering',
+    timeoutMs: 30_000,
+    everyMs: 100,
+  });
+  if (gone) throw new Error('the server exited before it was ready');
+  return 200;
 }
 
 describe('the production install (npm ci --omit=dev plus the build output)', () => {

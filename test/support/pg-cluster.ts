@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { eventually } from './eventually.ts';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -49,16 +50,15 @@ export function freePort(): Promise<number> {
 }
 
 async function waitUntilReady(dataDir: string, child: { exitCode: number | null }): Promise<number> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  const pidLines = () => (existsSync(pidFile) ? readFileSync(pidFile, 'utf8').split('\n') : []);
+  const ready = () => {
     if (child.exitCode !== null)
       throw new Error(`postgres exited with ${child.exitCode}; see ${dataDir}/../server.log`);
-    const pidFile = join(dataDir, 'postmaster.pid');
-    const lines = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').split('\n') : [];
-    if (lines[7]?.trim() === 'ready') return Number(lines[0]);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('postgres did not become ready within 15 s');
+    return pidLines()[7]?.trim() === 'ready';
+  };
+  await eventually(ready, { what: 'postgres ready', timeoutMs: 15_000, everyMs: 50 });
+  return Number(pidLines()[0]);
 }
 
 async function startServer(bin: string, dir: string, port: number, fsync: boolean): Promise<number> {
@@ -123,16 +123,19 @@ export async function restartServer(cluster: Cluster): Promise<void> {
   cluster.pid = await startServer(cluster.bin, cluster.dir, cluster.port, cluster.fsync);
 }
 
-async function waitForExit(pid: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+const isGone = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
   }
+};
+
+/** Waits for the process to go; one that outlives the wait is left to the caller's next step. */
+async function waitForExit(pid: number): Promise<void> {
+  const what = `postgres ${pid} exiting`;
+  await eventually(() => isGone(pid), { what, timeoutMs: 15_000, everyMs: 50 }).catch(() => undefined);
 }
 
 export async function stopCluster(cluster: { pid: number; dir: string }): Promise<void> {
