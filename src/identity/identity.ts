@@ -15,7 +15,7 @@ export interface IdentityRequest {
 }
 
 /**
- * A pluggable way of establishing identity (plain proxy headers now, signed assertions later).
+ * A pluggable way of establishing identity: plain proxy headers from a trusted peer, or a signed assertion.
  * It resolves to an Identity or throws AppError 401 with a reason code.
  */
 export type IdentityProvider = (request: IdentityRequest) => Promise<Identity>;

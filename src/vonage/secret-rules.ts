@@ -3,7 +3,8 @@
  * characters with at least one lower-case letter, one upper-case letter and one digit.
  */
 export const SECRET_RULE = /^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{8,25}$/;
-export const SECRET_RULE_TEXT = '8 to 25 characters, with a lower-case letter, an upper-case letter and a digit';
+/** The rule in words, as the API's 400 and the console both say it (and as the contract describes it). */
+export const SECRET_RULE_TEXT = '8-25 characters with at least one lower-case letter, one upper-case letter and one digit';
 
 const ALPHABET = 'abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const LENGTH = 24;

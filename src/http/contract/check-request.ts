@@ -1,10 +1,10 @@
 import type { Request } from 'express';
 import { AppError, type InvalidParam } from '../../errors.ts';
+import { SECRET_RULE_TEXT } from '../../vonage/secret-rules.ts';
 import type { CompiledOperation, ErrorObject } from './compile.ts';
 
 /** RFC 3986 reserved characters: without allowReserved, a query value must carry them percent-encoded. */
 const RESERVED = /[:/?#[\]@!$&'()*+,;=]/;
-const SECRET_RULE = 'must be 8-25 characters with at least one lower-case letter, one upper-case letter and one digit';
 
 type Location = 'path' | 'query' | 'header' | 'body';
 
@@ -22,7 +22,7 @@ function toInvalidParam(error: ErrorObject, location: Location): InvalidParam {
   if (error.keyword === 'additionalProperties' && params.additionalProperty) segments.push(params.additionalProperty);
   const name = segments.map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~')).join('.') || location;
   // The secret's rules are one regex in the contract; say them in words instead of echoing the regex.
-  if (name === 'secret' && error.keyword === 'pattern') return { name, reason: SECRET_RULE };
+  if (name === 'secret' && error.keyword === 'pattern') return { name, reason: `must be ${SECRET_RULE_TEXT}` };
   return { name, reason: REASONS[error.keyword]?.(location) ?? error.message ?? 'is invalid' };
 }
 
