@@ -200,7 +200,7 @@ describe('npm run audit -- verify --anchors', () => {
       expect(anchored.code).toBe(1);
       expect(anchored.report).toMatchObject({
         status: 'diverged_from_anchor',
-        anchors: { checkpoint: { seq: anchor.seq, head_hash: anchor.head_hash } },
+        anchors: { anchor: { kind: 'checkpoint', seq: anchor.seq, hash: anchor.head_hash, line: 1 } },
       });
     } finally {
       await owner.destroy();

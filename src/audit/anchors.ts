@@ -1,12 +1,14 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Database } from '../database.ts';
-import { chainHead, storedHashAt } from './chain.ts';
+import type { Anchor } from './anchor-files.ts';
+import { chainHead } from './chain.ts';
 
 /**
- * Checkpoints anchor the chain outside the database (CloudTrail's digest idea): the head's position and
- * hash, sent to the SIEM and written to the log. Someone who can rewrite the tables (the migration owner,
- * a superuser) can make the chain consistent again, but not the copies the SIEM and the log pipeline
- * hold; `verify --anchors` compares them with the chain and reports the first that disagrees.
+ * Anchors hold the chain to copies outside the database (CloudTrail's digest idea). Checkpoints (the head's
+ * position and hash) go to the SIEM and the log; every streamed record carries its own position and hash
+ * too. Someone who can rewrite the tables (the migration owner, a superuser) can make the chain consistent
+ * again, but not those copies: `verify --anchors` compares each with the chain. It never calls zero anchors
+ * consistent, and a chain shorter than an anchor is `truncated`.
  */
 export interface Checkpoint {
   kind: 'checkpoint';
@@ -16,54 +18,50 @@ export interface Checkpoint {
 }
 
 export type AnchorReport =
-  | { status: 'consistent'; anchors_checked: number }
-  | { status: 'diverged_from_anchor'; checkpoint: Checkpoint; found_hash: string | null; anchors_checked: number };
+  | { status: 'consistent'; anchors_checked: number; checkpoints: number; records: number; highest_seq: number }
+  | { status: 'no_anchors'; anchors_checked: 0 }
+  | { status: 'truncated'; anchor: Anchor; chain_head_seq: number; anchors_checked: number }
+  | { status: 'diverged_from_anchor'; anchor: Anchor; found_hash: string | null; anchors_checked: number };
+
+const BATCH = 5_000;
 
 export async function checkpointOf(db: Kysely<Database>): Promise<Checkpoint> {
   const head = await chainHead(db);
   return { kind: 'checkpoint', seq: Number(head.seq), head_hash: head.hash.toString('hex'), records: Number(head.seq) };
 }
 
-/** Checkpoints from an NDJSON export of the SIEM or the logs: stream bodies, HEC events or log lines. */
-export function parseAnchors(text: string): Checkpoint[] {
-  const found: Checkpoint[] = [];
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) {
-      value.forEach(visit);
-      return;
-    }
-    if (!value || typeof value !== 'object') return;
-    const object = value as Record<string, unknown>;
-    if (object.kind === 'checkpoint' && typeof object.seq === 'number' && typeof object.head_hash === 'string') {
-      found.push({
-        kind: 'checkpoint',
-        seq: object.seq,
-        head_hash: object.head_hash,
-        records: Number(object.records ?? object.seq),
-      });
-      return;
-    }
-    for (const key of ['records', 'event', 'checkpoint']) if (key in object) visit(object[key]);
-  };
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      visit(JSON.parse(line));
-    } catch {
-      // a line that is not JSON (a log prefix, a blank) holds no checkpoint
-    }
-  }
-  return found.sort((a, b) => a.seq - b.seq);
+/** The stored hash of each position asked for, as hex, in one round trip per batch. */
+async function storedHashes(db: Kysely<Database>, seqs: number[]): Promise<Map<number, string>> {
+  const { rows } = await sql<{ seq: string; hash: Uint8Array }>`
+    select chain_seq::text as seq, chain_hash as hash from audit_events where chain_seq = any(${seqs}::bigint[])
+    union all
+    select chain_seq::text, chain_hash from audit_outcomes where chain_seq = any(${seqs}::bigint[])`.execute(db);
+  return new Map(rows.map((row) => [Number(row.seq), Buffer.from(row.hash).toString('hex')]));
 }
 
-export async function verifyAgainstAnchors(db: Kysely<Database>, anchors: Checkpoint[]): Promise<AnchorReport> {
+export async function verifyAgainstAnchors(db: Kysely<Database>, anchors: Anchor[]): Promise<AnchorReport> {
+  const kept = anchors.filter((anchor) => anchor.seq > 0); // the genesis anchors nothing
+  if (kept.length === 0) return { status: 'no_anchors', anchors_checked: 0 };
+  const head = Number((await chainHead(db)).seq);
   let checked = 0;
-  for (const checkpoint of anchors) {
-    if (checkpoint.seq === 0) continue; // the genesis anchors nothing
-    const found = await storedHashAt(db, BigInt(checkpoint.seq));
-    if (found !== checkpoint.head_hash)
-      return { status: 'diverged_from_anchor', checkpoint, found_hash: found, anchors_checked: checked };
-    checked += 1;
+  for (let start = 0; start < kept.length; start += BATCH) {
+    const batch = kept.slice(start, start + BATCH);
+    const stored = await storedHashes(db, [...new Set(batch.map((anchor) => anchor.seq))]);
+    for (const anchor of batch) {
+      if (anchor.seq > head) return { status: 'truncated', anchor, chain_head_seq: head, anchors_checked: checked };
+      const found = stored.get(anchor.seq) ?? null;
+      if (found !== anchor.hash)
+        return { status: 'diverged_from_anchor', anchor, found_hash: found, anchors_checked: checked };
+      checked += 1;
+    }
   }
-  return { status: 'consistent', anchors_checked: checked };
+  const checkpoints = kept.filter((anchor) => anchor.kind === 'checkpoint').length;
+  const highest = kept.at(-1)?.seq ?? 0;
+  return {
+    status: 'consistent',
+    anchors_checked: checked,
+    checkpoints,
+    records: checked - checkpoints,
+    highest_seq: highest,
+  };
 }

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../database.ts';
+import { eventCanonical, outcomeCanonical, type RawEvent, type RawOutcome } from './canonical.ts';
 
 /**
  * Walks the audit chain in insertion order and recomputes every link, in a repeatable-read snapshot
- * and in batches, so a chain of any length verifies in bounded memory. The canonical text comes from
- * the same SQL functions the insert trigger uses (db/migrations/*_audit_chain.ts).
+ * and in batches, so a chain of any length verifies in bounded memory. The canonical text is computed
+ * here from each record's raw columns (canonical.ts), never taken from the SQL functions the insert
+ * trigger uses: their owner could replace them. Those functions' definitions are checked too.
  */
 
 const GENESIS = createHash('sha256').update('vonage-secrets-gateway audit chain v1', 'utf8').digest();
@@ -15,7 +17,7 @@ export type ChainReport =
   | { status: 'intact'; records: number; head_hash: string; mode: 'full' | 'incremental' }
   | {
       status: 'broken';
-      reason: 'hash_mismatch' | 'sequence_gap' | 'unlinked_record' | 'head_mismatch';
+      reason: 'hash_mismatch' | 'sequence_gap' | 'unlinked_record' | 'head_mismatch' | 'canonical_function_changed';
       at: { table: string; id: string; seq: string | null };
       expected_hash: string | null;
       found_hash: string | null;
@@ -27,28 +29,41 @@ interface Link {
   id: string;
   chain_seq: string | null;
   chain_hash: Buffer | null;
-  canonical: string;
 }
 
+/** A link with every column its canonical text is made of; the other table's columns are null. */
+type RawLink = Link & RawEvent & RawOutcome & { table: 'audit_events' | 'audit_outcomes' };
+
 const linksAfter = (trx: Kysely<Database>, seq: string) =>
-  sql<Link>`
-  select "table", id, chain_seq::text as chain_seq, chain_hash, canonical from (
-    select 'audit_events' as "table", id::text as id, chain_seq, chain_hash, audit_event_canonical(e) as canonical
-      from audit_events e
+  sql<RawLink>`
+  select "table", id, chain_seq::text as chain_seq, chain_hash, at_micros, id as event_id, request_id, action,
+    actor_email, actor_user, actor_groups, api_key, secret_id, client_ip, user_agent, rotation_id, outcome, status,
+    upstream_status, created_secret_id
+  from (
+    select 'audit_events' as "table", id::text as id, chain_seq, chain_hash,
+      (extract(epoch from occurred_at) * 1000000)::bigint::text as at_micros, request_id, action, actor_email,
+      actor_user, actor_groups, api_key, secret_id, client_ip, user_agent, rotation_id::text as rotation_id,
+      null::text as outcome, null::integer as status, null::integer as upstream_status, null::text as created_secret_id
+      from audit_events
     union all
-    select 'audit_outcomes', event_id::text, chain_seq, chain_hash, audit_outcome_canonical(o)
-      from audit_outcomes o
+    select 'audit_outcomes', event_id::text, chain_seq, chain_hash,
+      (extract(epoch from recorded_at) * 1000000)::bigint::text, null, null, null, null, null::text[], api_key,
+      null, null::inet, null, null, outcome, status, upstream_status, created_secret_id
+      from audit_outcomes
   ) links where chain_seq > ${seq}::bigint order by links.chain_seq limit ${BATCH}`.execute(trx);
+
+const canonicalOf = (link: RawLink) =>
+  link.table === 'audit_events' ? eventCanonical(link) : outcomeCanonical(link);
 
 /** Every link's identity, without its canonical text (which only a walk needs). */
 const LINKS = sql`
-  select 'audit_events' as "table", id::text as id, chain_seq, chain_hash, '' as canonical from audit_events
+  select 'audit_events' as "table", id::text as id, chain_seq, chain_hash from audit_events
   union all
-  select 'audit_outcomes', event_id::text, chain_seq, chain_hash, '' from audit_outcomes`;
+  select 'audit_outcomes', event_id::text, chain_seq, chain_hash from audit_outcomes`;
 
 const unlinked = (trx: Kysely<Database>) =>
   sql<Link>`
-  select "table", id, chain_seq::text, chain_hash, canonical from (${LINKS}) links
+  select "table", id, chain_seq::text, chain_hash from (${LINKS}) links
   where chain_seq is null or chain_hash is null limit 1`.execute(trx);
 
 const hex = (bytes: Buffer | null) => (bytes ? bytes.toString('hex') : null);
@@ -67,7 +82,7 @@ const START: Checkpoint = { seq: 0n, hash: GENESIS };
 
 const linkAt = (trx: Kysely<Database>, seq: bigint) =>
   sql<Link>`
-  select "table", id, chain_seq::text, chain_hash, canonical from (${LINKS}) links
+  select "table", id, chain_seq::text, chain_hash from (${LINKS}) links
   where chain_seq = ${seq.toString()}::bigint`.execute(trx);
 
 /** Where the chain ends: the position and hash the insert trigger will link the next record to. */
@@ -76,19 +91,45 @@ export async function chainHead(db: Kysely<Database>): Promise<Checkpoint> {
   return { seq: BigInt(row.seq), hash: asBuffer(row.hash) as Buffer };
 }
 
-/** The hash stored at a chain position, as hex; null when no record holds that position. */
-export async function storedHashAt(db: Kysely<Database>, seq: bigint): Promise<string | null> {
-  return hex(asBuffer((await linkAt(db, seq)).rows[0]?.chain_hash ?? null));
-}
-
 /** The checkpoint's own link must still hold the hash it had, or everything after it is suspect. */
 async function checkpointStillHolds(trx: Kysely<Database>, from: Checkpoint): Promise<ChainReport | null> {
   if (from.seq === 0n) return null;
   const link = (await linkAt(trx, from.seq)).rows[0];
   const found = asBuffer(link?.chain_hash ?? null);
   if (link && found?.equals(from.hash)) return null;
-  const at = link ?? { table: 'audit_events', id: '', chain_seq: from.seq.toString(), chain_hash: null, canonical: '' };
+  const at = link ?? { table: 'audit_events', id: '', chain_seq: from.seq.toString(), chain_hash: null };
   return broken('hash_mismatch', { ...at, chain_hash: found }, from.hash, Number(from.seq));
+}
+
+/**
+ * The SHA-256 of each chain function's body (`pg_proc.prosrc`) as the migrations define it. A body that
+ * differs means someone replaced a function the insert trigger links records with.
+ */
+export const CHAIN_FUNCTIONS: Readonly<Record<string, string>> = {
+  audit_chain_link: '3689e527e236d22daa2e0639485100041fa626fb79b2158cd48467a4ebcba5af',
+  audit_event_canonical: '68c0414b81bd38cc5ceda2681e4063d38e4ba5b2b1445cbdcd57663a39f37c13',
+  audit_outcome_canonical: '577a5a514cf7a911fed09ff32bda7276cda37e674e3cafdb9229fb23d5e2e88a',
+};
+
+async function changedFunction(trx: Kysely<Database>, checked: number): Promise<ChainReport | null> {
+  const { rows } = await sql<{ proname: string; prosrc: string }>`
+    select proname, prosrc from pg_catalog.pg_proc where proname in (${sql.join(Object.keys(CHAIN_FUNCTIONS))})`.execute(
+    trx,
+  );
+  for (const [name, shipped] of Object.entries(CHAIN_FUNCTIONS)) {
+    const bodies = rows.filter((row) => row.proname === name);
+    const found = bodies.length === 1 ? createHash('sha256').update(bodies[0]?.prosrc ?? '').digest('hex') : null;
+    if (found === shipped) continue;
+    return {
+      status: 'broken',
+      reason: 'canonical_function_changed',
+      at: { table: 'pg_proc', id: name, seq: null },
+      expected_hash: shipped,
+      found_hash: found,
+      records_checked: checked,
+    };
+  }
+  return null;
 }
 
 async function walk(trx: Kysely<Database>, from: Checkpoint): Promise<ChainReport> {
@@ -102,7 +143,7 @@ async function walk(trx: Kysely<Database>, from: Checkpoint): Promise<ChainRepor
     const { rows } = await linksAfter(trx, seq.toString());
     for (const row of rows) {
       const link = { ...row, chain_hash: asBuffer(row.chain_hash) };
-      const expected = linkHash(previous, link.canonical);
+      const expected = linkHash(previous, canonicalOf(link));
       if (BigInt(link.chain_seq ?? -1) !== seq + 1n) return broken('sequence_gap', link, expected, Number(seq));
       if (!link.chain_hash || !expected.equals(link.chain_hash))
         return broken('hash_mismatch', link, expected, Number(seq));
@@ -113,6 +154,8 @@ async function walk(trx: Kysely<Database>, from: Checkpoint): Promise<ChainRepor
   }
   const head = await chainHead(trx);
   const headHash = head.hash;
+  const swapped = await changedFunction(trx, Number(seq));
+  if (swapped) return swapped;
   if (head.seq !== seq || !headHash.equals(previous)) {
     return {
       status: 'broken',

@@ -4,7 +4,8 @@ import { verifyChain } from '../audit/chain.ts';
 import { EXPORT_FORMATS } from '../audit/export-formats.ts';
 import { exportAuditEvents } from '../audit/query.ts';
 import { readFileSync } from 'node:fs';
-import { parseAnchors, verifyAgainstAnchors } from '../audit/anchors.ts';
+import { parseAnchorFile } from '../audit/anchor-files.ts';
+import { verifyAgainstAnchors } from '../audit/anchors.ts';
 import { parseAuditFilter } from '../audit/filter.ts';
 import { printRotations } from './rotations-report.ts';
 import { AUDIT_ACTIONS, AUDIT_OUTCOMES } from '../audit/audit.table.ts';
@@ -17,9 +18,12 @@ Security reviewers' tool for the gateway's audit log. It connects to DATABASE_UR
 (use the auditor role from db/roles.sql).
 
 Commands:
-  verify              Walk the hash chain. Prints a JSON report; exits 0 if intact, 1 if broken.
-                      --anchors FILE: also check the chain against checkpoints exported from the SIEM
-                      or the logs (NDJSON); a rewrite before one is "diverged_from_anchor".
+  verify              Walk the hash chain, recomputing every hash from the raw columns, and check that the
+                      chain's SQL functions are the shipped ones. Prints a JSON report.
+                      --anchors FILE: also check the chain against what the SIEM or the logs hold, one JSON
+                      document a line: checkpoints, streamed records, HEC events or a Splunk JSON export.
+                      Exit codes: 0 intact; 1 broken, diverged_from_anchor or truncated; 2 a usage or
+                      connection error; 3 the file held no anchor at all.
   query               Print matching events, newest first, streamed.
   rotations           List rotations (newest first) with every audited step and its actor; takes --since.
 
@@ -79,6 +83,12 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** verify's exit codes, as docs/audit.md lists them; 2 is a usage or connection error. */
+const EXIT_CODES = { intact: 0, broken: 1, diverged_from_anchor: 1, truncated: 1, no_anchors: 3 } as const;
+const NO_ANCHORS =
+  'The file holds no checkpoint and no streamed record, so nothing outside the database was compared. ' +
+  'Export the stream (NDJSON, HEC events or a Splunk JSON export) or the checkpoint log lines.';
+
 /** Runs one command, writing to `out`; returns the exit code. */
 export async function runAuditCli(
   args: string[],
@@ -114,11 +124,16 @@ export async function runAuditCli(
         return report.status === 'intact' ? 0 : 1;
       }
       // The chain may be internally consistent and still not the one the outside copies saw.
-      const anchors = await verifyAgainstAnchors(db, parseAnchors(readFileSync(values.anchors, 'utf8')));
+      const file = parseAnchorFile(readFileSync(values.anchors, 'utf8'));
+      const anchors = await verifyAgainstAnchors(db, file.anchors);
       const status =
         report.status !== 'intact' ? 'broken' : anchors.status === 'consistent' ? 'intact' : anchors.status;
-      await out(`${JSON.stringify({ status, chain: report, anchors }, null, 2)}\n`);
-      return status === 'intact' ? 0 : 1;
+      const message = anchors.status === 'no_anchors' ? NO_ANCHORS : undefined;
+      const unreadable = file.unreadable_lines;
+      await out(
+        `${JSON.stringify({ status, message, chain: report, anchors, unreadable_lines: unreadable }, null, 2)}\n`,
+      );
+      return EXIT_CODES[status];
     }
     if (format !== 'json') {
       const { header, line } = EXPORT_FORMATS[format];

@@ -6,6 +6,8 @@ export interface ScratchDatabase {
   gatewayUrl: string;
   superuserUrl: string;
   auditorUrl: string;
+  /** gateway_owner: owns the tables and the chain's functions (the migration role). */
+  ownerUrl: string;
   drop(): Promise<void>;
 }
 
@@ -20,6 +22,7 @@ export async function createScratchDatabase(label: string): Promise<ScratchDatab
     gatewayUrl: withRole(adminUrl, 'gateway', name),
     superuserUrl: withRole(adminUrl, new URL(adminUrl).username || 'postgres', name),
     auditorUrl: withRole(adminUrl, 'auditor', name),
+    ownerUrl: withRole(adminUrl, 'gateway_owner', name),
     drop: async () => {
       const admin = new pg.Client({ connectionString: adminUrl });
       await admin.connect();
