@@ -29,7 +29,11 @@ const bigintText = fc.bigInt({ min: 1n, max: 9_223_372_036_854_775_807n }).map(S
 /** Microsecond instants from year 1970 to 9999, as Postgres stores them. */
 const instant = fc.bigInt({ min: 0n, max: 253_402_300_799_999_999n }).map(String);
 const zone = fc.constantFrom('UTC', 'Europe/Berlin', 'America/St_Johns', 'Asia/Kathmandu', 'Pacific/Chatham');
-const ip = fc.oneof(fc.ipV4(), fc.ipV6(), fc.ipV4().map((a) => `${a.replace(/\.\d+$/, '.0')}/24`));
+const ip = fc.oneof(
+  fc.ipV4(),
+  fc.ipV6(),
+  fc.ipV4().map((a) => `${a.replace(/\.\d+$/, '.0')}/24`),
+);
 
 const withZone = <T>(tz: string, work: (trx: Kysely<Database>) => Promise<T>) =>
   db.transaction().execute(async (trx) => {

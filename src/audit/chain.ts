@@ -52,8 +52,7 @@ const linksAfter = (trx: Kysely<Database>, seq: string) =>
       from audit_outcomes
   ) links where chain_seq > ${seq}::bigint order by links.chain_seq limit ${BATCH}`.execute(trx);
 
-const canonicalOf = (link: RawLink) =>
-  link.table === 'audit_events' ? eventCanonical(link) : outcomeCanonical(link);
+const canonicalOf = (link: RawLink) => (link.table === 'audit_events' ? eventCanonical(link) : outcomeCanonical(link));
 
 /** Every link's identity, without its canonical text (which only a walk needs). */
 const LINKS = sql`
@@ -118,7 +117,12 @@ async function changedFunction(trx: Kysely<Database>, checked: number): Promise<
   );
   for (const [name, shipped] of Object.entries(CHAIN_FUNCTIONS)) {
     const bodies = rows.filter((row) => row.proname === name);
-    const found = bodies.length === 1 ? createHash('sha256').update(bodies[0]?.prosrc ?? '').digest('hex') : null;
+    const found =
+      bodies.length === 1
+        ? createHash('sha256')
+            .update(bodies[0]?.prosrc ?? '')
+            .digest('hex')
+        : null;
     if (found === shipped) continue;
     return {
       status: 'broken',

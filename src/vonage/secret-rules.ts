@@ -4,7 +4,8 @@
  */
 export const SECRET_RULE = /^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{8,25}$/;
 /** The rule in words, as the API's 400 and the console both say it (and as the contract describes it). */
-export const SECRET_RULE_TEXT = '8-25 characters with at least one lower-case letter, one upper-case letter and one digit';
+export const SECRET_RULE_TEXT =
+  '8-25 characters with at least one lower-case letter, one upper-case letter and one digit';
 
 const ALPHABET = 'abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const LENGTH = 24;
