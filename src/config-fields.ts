@@ -84,5 +84,10 @@ export const auditStreamUrl = z
     (url) => url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)),
     'must use https (http only on loopback)',
   )
+  // A password in the URL would be sent on every POST and logged with every failed one.
+  .refine(
+    (url) => url.username === '' && url.password === '',
+    'must not carry credentials (user:password@); the stream authenticates with AUDIT_STREAM_SECRET or AUDIT_STREAM_TOKEN',
+  )
   .transform((url) => url.toString())
   .optional();

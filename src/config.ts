@@ -56,6 +56,7 @@ const envSchema = z
     AUDIT_STREAM_BATCH: integer(100, 1, 10_000),
     AUDIT_ANCHOR_INTERVAL_MINUTES: integer(60, 1, 1440),
     AUDIT_VERIFY_INTERVAL_MINUTES: integer(5, 1, 1440),
+    EXPORT_IDLE_TIMEOUT_SECONDS: integer(60, 1, 3600),
   })
   .extend(jwtEnvSchema.shape);
 
@@ -98,6 +99,8 @@ export interface Config {
   /** How often a checkpoint (chain position and head hash) is emitted, and the chain re-verified. */
   auditAnchorIntervalMinutes: number;
   auditVerifyIntervalMinutes: number;
+  /** An export whose client takes nothing for this long is stopped, and its slot freed. */
+  exportIdleTimeoutSeconds: number;
 }
 
 /** Streaming is on when AUDIT_STREAM_URL is set; its format then needs its own credential. */
@@ -177,5 +180,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     auditStream,
     auditAnchorIntervalMinutes: e.AUDIT_ANCHOR_INTERVAL_MINUTES,
     auditVerifyIntervalMinutes: e.AUDIT_VERIFY_INTERVAL_MINUTES,
+    exportIdleTimeoutSeconds: e.EXPORT_IDLE_TIMEOUT_SECONDS,
   });
 }

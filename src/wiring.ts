@@ -93,6 +93,7 @@ export async function buildGateway(config: Config, parts: Parts): Promise<Gatewa
       staleAfterHours: config.rotationStaleAfterHours,
       leaseMs: parts.rotationLeaseMs ?? ROTATION_LEASE_MS,
     },
+    exportIdleMs: config.exportIdleTimeoutSeconds * 1000,
   };
   const startJobs = () => {
     const jobsDb = pool({ max: JOB_CONNECTIONS, statementTimeoutMs: 120_000 });

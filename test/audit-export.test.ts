@@ -1,13 +1,19 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runAuditCli } from '../src/cli/audit.ts';
 import { createDatabase } from '../src/database.ts';
 import { createLogger } from '../src/logger.ts';
-import { admin, type Gateway, MASTER_KEY, reviewer, startGateway } from './support/harness.ts';
+import { admin, asCaller, type Gateway, MASTER_KEY, reviewer, startGateway, TEST_POLICY } from './support/harness.ts';
+import { freePort } from './support/pg-cluster.ts';
+import { eventually } from './support/eventually.ts';
 import { createScratchDatabase, type ScratchDatabase } from './support/scratch-db.ts';
 import { seedAuditEvents } from './support/seed-audit.ts';
 
@@ -115,6 +121,157 @@ describe('GET /v1/audit-events as an export', () => {
       .set('Accept', 'text/csv');
 
     expect(res.text).toContain(`"'=HYPERLINK(""http://evil"")"`);
+  });
+});
+
+describe('GET /v1/audit-events as a download, against slow readers', () => {
+  const otherReviewer = asCaller('other-reviewer@example.com', 'security-reviewers');
+  const port = () => (server.address() as AddressInfo).port;
+
+  interface Stalled {
+    status: number;
+    /** Reads the rest to the end. */
+    body(): Promise<string>;
+    /** Reads `count` more chunks, `pauseMs` apart; resolves with how many came before the connection ended. */
+    trickle(count: number, pauseMs: number): Promise<number>;
+    closed: Promise<void>;
+    abort(): void;
+  }
+
+  /**
+   * Starts an export and reads no more than its first chunk: the client a `curl --limit-rate` at its worst
+   * would be. A raw socket, so nothing reads ahead on its behalf.
+   */
+  function stalledExport(headers: Record<string, string>, at = port()) {
+    return new Promise<Stalled>((resolve, reject) => {
+      const socket = connect(at, '127.0.0.1');
+      const closed = new Promise<void>((done) => socket.once('close', () => done()));
+      const lines = Object.entries({ ...headers, host: 'gateway', connection: 'close' }).map(([k, v]) => `${k}: ${v}`);
+      socket.once('error', (error) => (socket.destroyed ? undefined : reject(error)));
+      socket.write(`GET /v1/audit-events?format=csv HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`);
+      socket.once('data', (first: Buffer) => {
+        socket.pause();
+        const body = async () => {
+          let text = first.toString();
+          socket.resume();
+          for await (const chunk of socket) text += chunk;
+          return text.slice(text.indexOf('\r\n\r\n') + 4);
+        };
+        const trickle = async (count: number, pauseMs: number) => {
+          let read = 0;
+          while (read < count && !socket.readableEnded && !socket.destroyed) {
+            if (socket.read() !== null) read += 1;
+            else await new Promise((next) => setTimeout(next, pauseMs));
+          }
+          return read;
+        };
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(first.toString())?.[1]);
+        resolve({ status, body, trickle, closed, abort: () => socket.destroy() });
+      });
+    });
+  }
+
+  test('when one reviewer holds an export open, then their second gets 503 and another reviewer still gets theirs', async () => {
+    const first = await stalledExport(reviewer);
+    try {
+      const second = await stalledExport(reviewer);
+      const other = await stalledExport(otherReviewer);
+      other.abort();
+
+      expect(first.status).toBe(200);
+      expect(second.status).toBe(503);
+      expect(JSON.parse(await second.body())).toMatchObject({ detail: expect.stringMatching(/already have/) });
+      expect(other.status).toBe(200);
+    } finally {
+      first.abort();
+    }
+  });
+
+  test('when a client takes nothing for EXPORT_IDLE_TIMEOUT_SECONDS, then the export is stopped and the slot is free again', async () => {
+    const idle = await startGateway({ databaseUrl: scratch.gatewayUrl, exportIdleTimeoutSeconds: 1 });
+    const idleServer = idle.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => idleServer.once('listening', resolve));
+    const idlePort = (idleServer.address() as AddressInfo).port;
+    try {
+      const stalled = await stalledExport(reviewer, idlePort);
+      let next: Stalled | undefined;
+      const slotFree = async () => {
+        next?.abort();
+        next = await stalledExport(reviewer, idlePort);
+        return next.status === 200;
+      };
+      await eventually(slotFree, { what: 'the idle export stopped', timeoutMs: 15_000, everyMs: 200 });
+      next?.abort();
+      const cut = await stalled.body();
+
+      expect(stalled.status).toBe(200);
+      expect(next?.status).toBe(200);
+      expect(cut.endsWith('0\r\n\r\n')).toBe(false); // no closing chunk: it was cut, not finished
+    } finally {
+      idleServer.closeAllConnections();
+      await new Promise((resolve) => idleServer.close(resolve));
+      await idle.close();
+    }
+  });
+
+  test('when a trickling client makes npm start wait for many drains, then its stderr has no listener warning', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'export-server-'));
+    writeFileSync(join(dir, 'policy.yaml'), TEST_POLICY);
+    const [at, metricsPort] = [await freePort(), await freePort()];
+    const env = {
+      PATH: process.env.PATH,
+      PORT: String(at),
+      METRICS_PORT: String(metricsPort),
+      DATABASE_URL: scratch.gatewayUrl,
+      VONAGE_API_KEY: MASTER_KEY,
+      VONAGE_API_SECRET: 'unused-here',
+      VONAGE_BASE_URL: 'http://127.0.0.1:9',
+      ACCESS_POLICY_FILE: join(dir, 'policy.yaml'),
+      IDEMPOTENCY_HMAC_KEY: 'i'.repeat(40),
+      SHUTDOWN_DRAIN_DELAY_MS: '0',
+      LOG_LEVEL: 'error',
+    };
+    const child = spawn(process.execPath, ['src/server.ts'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      const ready = () =>
+        fetch(`http://127.0.0.1:${at}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        );
+      await eventually(ready, { what: 'the server ready', timeoutMs: 20_000, everyMs: 100 });
+      const slow = await stalledExport(reviewer, at);
+      const read = await slow.trickle(150, 3);
+      slow.abort();
+      await slow.closed;
+      child.kill('SIGTERM');
+      await exited;
+
+      expect(read).toBe(150);
+      expect(stderr).not.toMatch(/MaxListenersExceededWarning/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  test('when a cell holds a semicolon, then it is quoted so a ;-separated spreadsheet cannot split it into a formula', async () => {
+    await gateway.http
+      .post(`/v1/accounts/${MASTER_KEY}/secrets`)
+      .set(admin)
+      .set('User-Agent', 'agent;=1+1;@SUM(A1)')
+      .send({ secret: 'bad' })
+      .expect(400);
+
+    const res = await gateway.http
+      .get('/v1/audit-events')
+      .query({ actor: 'admin@example.com' })
+      .set(reviewer)
+      .set('Accept', 'text/csv');
+
+    expect(res.text).toContain(',"agent;=1+1;@SUM(A1)",');
   });
 });
 

@@ -41,6 +41,7 @@ describe('loadConfig', () => {
       auditStream: undefined,
       auditAnchorIntervalMinutes: 60,
       auditVerifyIntervalMinutes: 5,
+      exportIdleTimeoutSeconds: 60,
     });
   });
 
@@ -85,6 +86,26 @@ describe('loadConfig', () => {
     ['a database URL that is not postgres', { DATABASE_URL: 'mysql://db/x' }],
   ])('when the environment has %s, then it is refused', (_label, override) => {
     expect(() => loadConfig({ ...valid, ...override })).toThrow(ConfigError);
+  });
+
+  test('when AUDIT_STREAM_URL carries a password, then start is refused, saying why, without printing it', () => {
+    const env = {
+      ...valid,
+      AUDIT_STREAM_URL: 'https://user:hunter2-pass@siem.example.com/hook',
+      AUDIT_STREAM_SECRET: 'whsec_eHh4',
+    };
+
+    const error = (() => {
+      try {
+        loadConfig(env);
+      } catch (thrown) {
+        return thrown as ConfigError;
+      }
+      throw new Error('accepted');
+    })();
+
+    expect(error.problems).toEqual([expect.stringMatching(/^AUDIT_STREAM_URL must not carry credentials/)]);
+    expect(error.message).not.toContain('hunter2-pass');
   });
 
   test('when the upstream is a loopback fake over http, then it is accepted', () => {

@@ -26,7 +26,8 @@ function csvCell(value: string | number | null): string {
   if (value === null) return '';
   let text = String(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`; // CSV injection: caller-controlled text must not become a formula
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  // Quoted whenever a spreadsheet could split it: `;` is the list separator in de-DE, fr-FR and others.
+  return /[",;\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 export function toCsvLine(event: AuditEventView): string {

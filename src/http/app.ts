@@ -56,6 +56,8 @@ export interface AppDeps {
   lifecycle: Lifecycle;
   /** SECRET_MAX_AGE_DAYS, ROTATION_STALE_AFTER_HOURS, and how long a rotation step may hold its row. */
   rotation: { secretMaxAgeDays: number; staleAfterHours: number; leaseMs: number };
+  /** EXPORT_IDLE_TIMEOUT_SECONDS, in ms. */
+  exportIdleMs: number;
 }
 
 const BODY_LIMIT = '4kb';
@@ -100,8 +102,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(secretsRouter(secrets, contract));
   app.use(reportsRouter(ages, contract));
   app.use(rotationsRouter({ ...secrets, db, rotationLeaseMs: rotation.leaseMs }, contract));
-  const { longReads, chainVerifier } = deps;
-  app.use(auditEventsRouter({ db, policy, longReads, chainVerifier }, contract));
+  const { longReads, chainVerifier, exportIdleMs } = deps;
+  app.use(auditEventsRouter({ db, policy, longReads, chainVerifier, exportIdleMs }, contract));
   // No route matched: 405 (with Allow) for a contract path, 404 for the rest.
   app.use(deps.contract.checks.unmatched);
   app.use(sendProblem(deps.logger));

@@ -62,6 +62,8 @@ export interface GatewayOptions {
   subAccounts?: string[];
   /** ROTATION_STALE_AFTER_HOURS. */
   rotationStaleAfterHours?: number;
+  /** EXPORT_IDLE_TIMEOUT_SECONDS. */
+  exportIdleTimeoutSeconds?: number;
   /** An already running fake Vonage (a second gateway, as after a restart, over the same upstream). */
   vonage?: VonageSandbox;
 }
@@ -130,6 +132,7 @@ function configFor(options: GatewayOptions, vonageUrl: string): Config {
     CORS_ALLOWED_ORIGINS: (options.allowedOrigins ?? []).join(','),
     ROTATION_STALE_AFTER_HOURS: String(options.rotationStaleAfterHours ?? 72),
     SHUTDOWN_TIMEOUT_MS: '10000',
+    EXPORT_IDLE_TIMEOUT_SECONDS: String(options.exportIdleTimeoutSeconds ?? 60),
   });
   return options.jwt ? { ...config, auth: { mode: 'jwt', jwt: options.jwt } } : config;
 }

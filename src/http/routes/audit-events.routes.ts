@@ -43,19 +43,36 @@ function exportFormatOf(req: Request): ExportFormat | undefined {
 
 class ClientGone extends Error {}
 
-/** Writes rows as the keyset pages arrive, waiting whenever the client is slower than the database. */
+/** Waits until the client has taken what was written; `idle` if it takes nothing for `idleMs`. */
+function drained(res: Response, idleMs: number): Promise<'drained' | 'closed' | 'idle'> {
+  return new Promise((resolve) => {
+    const settle = (how: 'drained' | 'closed' | 'idle') => () => {
+      res.off('drain', onDrain).off('close', onClose);
+      clearTimeout(timer);
+      resolve(how);
+    };
+    const onDrain = settle('drained');
+    const onClose = settle('closed');
+    const timer = setTimeout(settle('idle'), idleMs);
+    res.once('drain', onDrain).once('close', onClose);
+  });
+}
+
+/**
+ * Writes rows as the keyset pages arrive, waiting whenever the client is slower than the database. A
+ * client that takes nothing for the idle timeout is cut off, so it cannot hold a long-read slot for hours.
+ */
 async function streamTo(
   res: Response,
   db: Kysely<Database>,
-  filter: Parameters<typeof exportAuditEvents>[1],
-  format: ExportFormat,
+  query: { filter: Parameters<typeof exportAuditEvents>[1]; format: ExportFormat; idleMs: number },
 ) {
-  res.write(format.header);
+  res.write(query.format.header);
   try {
-    await exportAuditEvents(db, filter, async (event) => {
+    await exportAuditEvents(db, query.filter, async (event) => {
       if (res.destroyed) throw new ClientGone(); // stop reading further pages
-      if (!res.write(format.line(event)))
-        await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+      if (res.write(query.format.line(event))) return;
+      if ((await drained(res, query.idleMs)) === 'idle') res.destroy();
     });
   } catch (error) {
     if (error instanceof ClientGone) return;
@@ -70,10 +87,12 @@ export interface AuditEventsDeps {
   /** Verification and exports: their own pool and concurrency cap. */
   longReads: LongReads;
   chainVerifier: ChainVerifier;
+  /** EXPORT_IDLE_TIMEOUT_SECONDS, in ms: an export whose client takes nothing for this long is stopped. */
+  exportIdleMs: number;
 }
 
 export function auditEventsRouter(
-  { db, policy, longReads, chainVerifier }: AuditEventsDeps,
+  { db, policy, longReads, chainVerifier, exportIdleMs }: AuditEventsDeps,
   contract: RequestHandler[],
 ): Router {
   const router = strictRouter();
@@ -84,7 +103,8 @@ export function auditEventsRouter(
   });
 
   router.get('/v1/audit-events', contract, async (req: Request, res: Response) => {
-    assertAllowed(policy, verifiedIdentity(res), 'audit:read');
+    const caller = verifiedIdentity(res);
+    assertAllowed(policy, caller, 'audit:read');
     const filter = filterFrom(req.query as Record<string, unknown>);
     const format = exportFormatOf(req);
     if (format) {
@@ -92,8 +112,8 @@ export function auditEventsRouter(
         res.type(format.mediaType);
         if (req.query.format)
           res.attachment(`audit-events-${new Date().toISOString().replaceAll(':', '')}.${req.query.format}`);
-        return streamTo(res, longReadDb, filter, format);
-      });
+        return streamTo(res, longReadDb, { filter, format, idleMs: exportIdleMs });
+      }, caller.email);
     }
     const { events, nextCursor } = await queryAuditEvents(db, { ...filter, limit: filter.limit ?? DEFAULT_LIMIT });
     res.json({ events, next_cursor: nextCursor });
