@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { startDeliverer, type StreamGauges } from './audit/stream/deliverer.ts';
 import type { AuditStreamSettings } from './audit/stream/settings.ts';
-import { type ChainGauges, emitCheckpoint, watchChain } from './audit/watch.ts';
+import { type ChainGauges, logCheckpoint, watchChain } from './audit/watch.ts';
 import type { Database } from './database.ts';
 import { sweepExpiredKeys } from './idempotency/store.ts';
 import type { Logger } from './logger.ts';
@@ -42,7 +42,7 @@ export interface JobSettings {
 }
 
 export interface BackgroundJobs {
-  /** `deadline` aborts the stream's and the last checkpoint's POST when shutdown runs out of time. */
+  /** `deadline` aborts the stream's POST in flight when shutdown runs out of time. */
   stop(deadline?: AbortSignal): Promise<void>;
 }
 
@@ -63,13 +63,13 @@ function sweepKeys({ db, logger }: JobDeps) {
 export function startBackgroundJobs(deps: JobDeps, settings: JobSettings): BackgroundJobs {
   const { db, logger, gauges } = deps;
   const stream = settings.auditStream;
-  const deliverer = stream && startDeliverer(db, stream, { logger, gauges: gauges.stream });
+  const anchorEveryMs = settings.auditAnchorIntervalMinutes * MINUTE_MS;
+  const deliverer = stream && startDeliverer(db, stream, { logger, gauges: gauges.stream, anchorEveryMs });
   const watch = watchChain(db, {
     logger,
     gauges: gauges.chain,
     verifyEveryMs: settings.auditVerifyIntervalMinutes * MINUTE_MS,
-    anchorEveryMs: settings.auditAnchorIntervalMinutes * MINUTE_MS,
-    stream,
+    anchorEveryMs,
   });
   const ages = {
     db,
@@ -87,10 +87,17 @@ export function startBackgroundJobs(deps: JobDeps, settings: JobSettings): Backg
   return {
     stop: async (deadline) => {
       await Promise.allSettled([watch.stop(), refresh.stop(), sweep.stop(), deliverer?.stop(deadline)]);
-      // Best effort: with Postgres or the sink down there is nothing to anchor to, and shutdown goes on.
-      await emitCheckpoint(db, logger, stream, deadline).catch((error: Error) =>
-        logger.warn('no checkpoint at shutdown', { error: error.message }),
+      // Best effort, and only while there is time: with Postgres down there is nothing to anchor to.
+      if (deadline?.aborted) return; // out of time: close() has said so and moved on
+      const ended = new Promise<void>((resolve) =>
+        deadline?.addEventListener('abort', () => resolve(), { once: true }),
       );
+      const checkpoint = logCheckpoint(db, logger).then(
+        () => undefined,
+        (error: Error) =>
+          void (deadline?.aborted || logger.warn('no checkpoint at shutdown', { error: error.message })),
+      );
+      await Promise.race([checkpoint, ended]);
     },
   };
 }

@@ -157,6 +157,35 @@ describe('the audit stream', () => {
   }, 30_000);
 });
 
+describe('checkpoints on the audit stream', () => {
+  test('when the sink refuses a checkpoint, then the same checkpoint is retried until it is taken', async () => {
+    // Caught up: the SIEM has every record, so the next POST is the checkpoint.
+    await sql`update audit_stream_cursor set seq = h.seq, hash = h.hash from audit_chain_head h`.execute(gateway.db);
+    sink.deliveries.length = 0;
+    sink.failNext(2);
+    const deliverer = startDeliverer(gateway.db, settings('/anchors'), { logger, pollMs: 20, anchorEveryMs: 100 });
+    try {
+      await until(() => acknowledged('/hec/anchors').length > 0, 15_000);
+    } finally {
+      await deliverer.stop();
+    }
+
+    const [first, second, third] = sink.deliveries;
+    expect([first?.status, second?.status, third?.status]).toEqual([503, 503, 200]);
+    expect(new Set([first, second, third].map((d) => d?.headers['webhook-id'])).size).toBe(1);
+    const { records } = JSON.parse(third?.body ?? '{}') as { records: Array<Record<string, unknown>> };
+    expect(records).toEqual([
+      {
+        kind: 'checkpoint',
+        seq: await head(),
+        head_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        records: await head(),
+      },
+    ]);
+    expect(() => new Webhook(SECRET).verify(third?.body ?? '', third?.headers ?? {})).not.toThrow();
+  });
+});
+
 describe('the audit stream in Splunk HEC format', () => {
   test('when AUDIT_STREAM_FORMAT is splunk-hec, then each record is one HEC event, authorised with the HEC token', async () => {
     await resetCursor();

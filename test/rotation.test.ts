@@ -263,11 +263,11 @@ describe('POST /v1/accounts/:apiKey/rotations/:rotationId/{complete,cancel} raci
       const outcomes = await parts.gateway.app.db
         .selectFrom('audit_events as e')
         .innerJoin('audit_outcomes as o', 'o.event_id', 'e.id')
-        .select(['e.action', 'o.status'])
+        .select(['e.action', 'o.status', 'o.outcome'])
         .where('e.api_key', '=', apiKey)
         .where('e.action', 'in', ['rotation.complete', 'rotation.cancel'])
         .execute();
-      expect(outcomes).toEqual([{ action: `rotation.${second}`, status: 409 }]);
+      expect(outcomes).toEqual([{ action: `rotation.${second}`, status: 409, outcome: 'conflict' }]);
     },
   );
 

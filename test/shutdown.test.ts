@@ -168,7 +168,13 @@ describe('SIGTERM to npm start', () => {
           () => false,
         );
       await eventually(ready, { what: 'the server ready', timeoutMs: 20_000, everyMs: 100 });
-      // The replica leads the stream and its first checkpoint POST now hangs at the sink.
+      const created = await fetch(`http://127.0.0.1:${port}/v1/accounts/${MASTER_KEY}/secrets`, {
+        method: 'POST',
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: JSON.stringify({ secret: exampleSecret() }),
+      });
+      expect(created.status).toBe(201);
+      // The replica leads the stream and its POST of that record now hangs at the sink.
       await eventually(() => sink.connections() > 0, { what: 'a POST at the sink', timeoutMs: 20_000 });
 
       proxy.setDown(true);

@@ -42,7 +42,9 @@ export interface Success<T> {
   createdSecretId?: (value: T) => string;
 }
 
-const REFUSALS: Record<number, 'invalid' | 'denied'> = {
+type Refusal = 'invalid' | 'denied' | 'conflict';
+/** By status; the gateway's own refusals because of state (rotation-conflict) are `conflict` whatever the status. */
+const REFUSALS: Record<number, Refusal> = {
   400: 'invalid',
   409: 'invalid',
   413: 'invalid',
@@ -64,7 +66,7 @@ export function auditTrail(deps: AuditDeps, attempt: AuditAttempt): AuditTrail {
     });
   };
   const refused = async (error: AppError) => {
-    const outcome = REFUSALS[error.status];
+    const outcome = error.code === 'rotation-conflict' ? 'conflict' : REFUSALS[error.status];
     if (!recorded && outcome) await settle({ outcome, status: error.status, upstreamStatus: null });
   };
   return {

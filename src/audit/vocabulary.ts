@@ -15,6 +15,7 @@ export const AUDIT_OUTCOMES = [
   'replayed',
   'denied',
   'invalid',
+  'conflict',
   'upstream_rejected',
   'upstream_failed',
   'incomplete',

@@ -1,16 +1,14 @@
 import { type Kysely, sql } from 'kysely';
-import type { AuditStreamSettings } from './stream/settings.ts';
 import type { Database } from '../database.ts';
 import type { Logger } from '../logger.ts';
 import { type Repeating, repeat } from '../repeat.ts';
 import { checkpointOf } from './anchors.ts';
 import { type Checkpoint as Position, verifyChain } from './chain.ts';
-import { post } from './stream/sink.ts';
 
 /**
  * The chain's watch, on one replica at a time (a transaction-scoped advisory lock): an incremental
  * verify every interval (cheap, since it starts from the last intact position), its result as metrics,
- * and a checkpoint every anchor interval, to the stream and to the log.
+ * and a checkpoint to the log every anchor interval.
  */
 export interface ChainGauges {
   verified(intact: boolean, at: Date): void;
@@ -18,19 +16,13 @@ export interface ChainGauges {
 
 const LOCK_KEY = 7_340_917;
 
-/** Writes a checkpoint to the log (one structured line) and, if streaming, to the SIEM. */
-export async function emitCheckpoint(
-  db: Kysely<Database>,
-  logger: Logger,
-  stream?: AuditStreamSettings,
-  stop?: AbortSignal,
-) {
+/**
+ * Writes a checkpoint to the log: one structured line, for the log pipeline to keep. The SIEM gets its
+ * checkpoints from the stream, through the same retried path as the records (stream/deliverer.ts).
+ */
+export async function logCheckpoint(db: Kysely<Database>, logger: Logger) {
   const checkpoint = await checkpointOf(db);
   logger.info('audit checkpoint', { ...checkpoint });
-  if (stream)
-    await post(stream, [checkpoint], stop).catch((error: Error) =>
-      logger.warn('audit checkpoint not streamed', { error: error.message }),
-    );
   return checkpoint;
 }
 
@@ -41,7 +33,6 @@ export function watchChain(
     gauges: ChainGauges;
     verifyEveryMs: number;
     anchorEveryMs: number;
-    stream?: AuditStreamSettings;
   },
 ): Repeating {
   let from: Position | undefined;
@@ -60,7 +51,7 @@ export function watchChain(
       options.gauges.verified(report.status === 'intact', new Date());
       if (report.status !== 'intact') options.logger.error('audit chain broken', { report });
       if (Date.now() - lastAnchor >= options.anchorEveryMs) {
-        await emitCheckpoint(db, options.logger, options.stream);
+        await logCheckpoint(db, options.logger);
         lastAnchor = Date.now();
       }
     });

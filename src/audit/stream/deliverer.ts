@@ -11,8 +11,10 @@ import { post } from './sink.ts';
  * Streams the audit log to the SIEM: at least once, in order, from the cursor in Postgres. Exactly one
  * replica delivers, the one holding a session advisory lock; when it dies its session ends, the lock is
  * free, and another replica takes over within a poll interval. A failed POST is retried, with capped
- * exponential backoff and jitter, forever: the batch is never dropped or reordered. Creates and
- * revokes never wait on any of this; the audit rows are the source of truth.
+ * exponential backoff and jitter, forever: the batch is never dropped or reordered. Checkpoints (the
+ * acknowledged position and its hash) go the same way, every anchor interval while a replica leads,
+ * each retried until the SIEM takes it. Creates and revokes never wait on any of this;
+ * the audit rows are the source of truth.
  */
 export interface StreamGauges {
   lag(records: number): void;
@@ -26,6 +28,7 @@ export interface Deliverer {
 
 const LOCK_KEY = 7_340_916;
 const POLL_MS = 1_000;
+const ANCHOR_EVERY_MS = 60 * 60_000;
 const BACKOFF = { baseMs: 250, capMs: 60_000 };
 
 export const backoffMs = (failures: number, random = Math.random) =>
@@ -34,7 +37,7 @@ export const backoffMs = (failures: number, random = Math.random) =>
 export function startDeliverer(
   db: Kysely<Database>,
   settings: AuditStreamSettings,
-  options: { logger: Logger; gauges?: StreamGauges; pollMs?: number },
+  options: { logger: Logger; gauges?: StreamGauges; pollMs?: number; anchorEveryMs?: number },
 ): Deliverer {
   let stopping = false;
   const abandoned = new AbortController();
@@ -49,23 +52,37 @@ export function startDeliverer(
     });
   const poll = options.pollMs ?? POLL_MS;
 
+  const anchorEveryMs = options.anchorEveryMs ?? ANCHOR_EVERY_MS;
+
+  /** What to send next: a checkpoint of the acknowledged position when one is due, else the next records. */
+  async function nextPayload(conn: Kysely<Database>, anchoredAt: number) {
+    const cursor = await cursorOf(conn);
+    const head = await chainHead(conn);
+    options.gauges?.lag(Number(head.seq - cursor.seq));
+    if (Date.now() - anchoredAt >= anchorEveryMs) {
+      const seq = Number(cursor.seq);
+      return { head, checkpoint: [{ kind: 'checkpoint' as const, seq, head_hash: cursor.hash.toString('hex'), records: seq }] };
+    }
+    return { head, records: await recordsAfter(conn, cursor, settings.batch) };
+  }
+
   async function deliverWhileLeader(conn: Kysely<Database>): Promise<void> {
     let failures = 0;
+    let anchoredAt = Date.now();
     while (!stopping) {
-      const cursor = await cursorOf(conn);
-      const head = await chainHead(conn);
-      options.gauges?.lag(Number(head.seq - cursor.seq));
-      const records = await recordsAfter(conn, cursor, settings.batch);
-      if (records.length === 0) {
+      const { head, checkpoint, records } = await nextPayload(conn, anchoredAt);
+      if (records?.length === 0) {
         await pause(poll);
         continue;
       }
+      const payload = checkpoint ?? records ?? [];
       try {
-        await post(settings, records, abandoned.signal);
+        await post(settings, payload, abandoned.signal);
       } catch (error) {
         failures += 1;
-        options.logger.warn('audit stream delivery failed; retrying the same batch', {
-          seq: records[0]?.seq,
+        const what = checkpoint ? 'checkpoint' : 'batch';
+        options.logger.warn(`audit stream delivery failed; retrying the same ${what}`, {
+          seq: payload[0]?.seq,
           failures,
           error: (error as Error).message,
         });
@@ -73,9 +90,13 @@ export function startDeliverer(
         continue;
       }
       failures = 0;
-      const last = records.at(-1) as { seq: number; hash: string };
-      await moveCursor(conn, { seq: BigInt(last.seq), hash: Buffer.from(last.hash, 'hex') });
       options.gauges?.delivered(new Date());
+      if (checkpoint) {
+        anchoredAt = Date.now();
+        continue;
+      }
+      const last = payload.at(-1) as { seq: number; hash: string };
+      await moveCursor(conn, { seq: BigInt(last.seq), hash: Buffer.from(last.hash, 'hex') });
       options.gauges?.lag(Math.max(0, Number(head.seq) - last.seq));
     }
   }
