@@ -61,7 +61,10 @@ export function startDeliverer(
     options.gauges?.lag(Number(head.seq - cursor.seq));
     if (Date.now() - anchoredAt >= anchorEveryMs) {
       const seq = Number(cursor.seq);
-      return { head, checkpoint: [{ kind: 'checkpoint' as const, seq, head_hash: cursor.hash.toString('hex'), records: seq }] };
+      return {
+        head,
+        checkpoint: [{ kind: 'checkpoint' as const, seq, head_hash: cursor.hash.toString('hex'), records: seq }],
+      };
     }
     return { head, records: await recordsAfter(conn, cursor, settings.batch) };
   }
