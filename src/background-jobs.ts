@@ -14,8 +14,9 @@ import type { VonageSecrets } from './vonage/client.ts';
  * Everything `npm start` runs beside the requests, started and stopped here and nowhere else:
  * - the audit stream to the SIEM (when configured): one replica, a session advisory lock, 1 connection
  *   for as long as it leads;
- * - the chain watch (incremental verify, checkpoints): one replica per round, a transaction-scoped
- *   advisory lock, 2 connections (the lock's transaction and the walk);
+ * - the chain watch (an incremental verify every interval, a full one every AUDIT_FULL_VERIFY_INTERVAL_HOURS
+ *   across replicas, checkpoints to the log): one replica per round, a transaction-scoped advisory lock,
+ *   2 connections (the lock's transaction and the walk);
  * - the secret-age refresh: one replica per round, a transaction-scoped advisory lock, 1 connection;
  * - the idempotency-key sweep: every replica, an idempotent delete, 1 connection.
  * They run on a pool of their own, sized to hold all of them at once, so they never wait on each other
@@ -36,6 +37,7 @@ export interface JobSettings {
   auditStream?: AuditStreamSettings;
   auditVerifyIntervalMinutes: number;
   auditAnchorIntervalMinutes: number;
+  auditFullVerifyIntervalHours: number;
   secretAgeRefreshMinutes: number;
   secretMaxAgeDays: number;
   rotationStaleAfterHours: number;
@@ -70,6 +72,7 @@ export function startBackgroundJobs(deps: JobDeps, settings: JobSettings): Backg
     gauges: gauges.chain,
     verifyEveryMs: settings.auditVerifyIntervalMinutes * MINUTE_MS,
     anchorEveryMs,
+    fullEveryMs: settings.auditFullVerifyIntervalHours * 60 * MINUTE_MS,
   });
   const ages = {
     db,

@@ -57,6 +57,7 @@ const envSchema = z
     AUDIT_ANCHOR_INTERVAL_MINUTES: integer(60, 1, 1440),
     AUDIT_VERIFY_INTERVAL_MINUTES: integer(5, 1, 1440),
     EXPORT_IDLE_TIMEOUT_SECONDS: integer(60, 1, 3600),
+    AUDIT_FULL_VERIFY_INTERVAL_HOURS: integer(24, 1, 720),
   })
   .extend(jwtEnvSchema.shape);
 
@@ -99,6 +100,8 @@ export interface Config {
   /** How often a checkpoint (chain position and head hash) is emitted, and the chain re-verified. */
   auditAnchorIntervalMinutes: number;
   auditVerifyIntervalMinutes: number;
+  /** How often one replica walks the whole chain again (the incremental verify cannot see an old edit). */
+  auditFullVerifyIntervalHours: number;
   /** An export whose client takes nothing for this long is stopped, and its slot freed. */
   exportIdleTimeoutSeconds: number;
 }
@@ -180,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     auditStream,
     auditAnchorIntervalMinutes: e.AUDIT_ANCHOR_INTERVAL_MINUTES,
     auditVerifyIntervalMinutes: e.AUDIT_VERIFY_INTERVAL_MINUTES,
+    auditFullVerifyIntervalHours: e.AUDIT_FULL_VERIFY_INTERVAL_HOURS,
     exportIdleTimeoutSeconds: e.EXPORT_IDLE_TIMEOUT_SECONDS,
   });
 }

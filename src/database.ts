@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { AuditChainHeadTable, AuditEventsTable, AuditOutcomesTable } from './audit/audit.table.ts';
+import type { FullVerificationsTable } from './audit/full-verifications.table.ts';
 import type { AuditStreamCursorTable } from './audit/stream/audit-stream-cursor.table.ts';
 import type { IdempotencyKeysTable } from './idempotency/idempotency-keys.table.ts';
 import type { Logger } from './logger.ts';
@@ -16,6 +17,7 @@ export interface Database {
   idempotency_keys: IdempotencyKeysTable;
   rotations: RotationsTable;
   audit_stream_cursor: AuditStreamCursorTable;
+  audit_full_verifications: FullVerificationsTable;
 }
 
 export interface DatabaseOptions {

@@ -230,8 +230,8 @@ export const streamGauges = (metrics: Metrics) => ({
 });
 
 export const chainGauges = (metrics: Metrics) => ({
-  verified: (intact: boolean, at: Date) => {
-    metrics.auditChainIntact.set(intact ? 1 : 0);
-    metrics.auditChainLastVerified.set(at.getTime() / 1000);
+  verified: (intact: boolean, at: Date, check: 'full' | 'incremental') => {
+    metrics.auditChainIntact.set({ check }, intact ? 1 : 0);
+    metrics.auditChainLastVerified.set({ check }, at.getTime() / 1000);
   },
 });

@@ -58,8 +58,11 @@ describe('GET /v1/audit-events/verify on an untouched log', () => {
     expect(res.body).toEqual({
       status: 'intact',
       records: 100,
+      events: 50,
+      checked_now: 100,
       head_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
       mode: 'full',
+      last_full_verify: null,
     });
     expectToMatchContract(res, 'get', '/v1/audit-events/verify');
   });

@@ -17,7 +17,7 @@ import { createDatabase, type Database } from '../src/database.ts';
 import { createLogger } from '../src/logger.ts';
 import { chainGauges, streamGauges } from '../src/wiring.ts';
 import { type AuditSink, startAuditSink } from './support/audit-sink.ts';
-import { admin, type Gateway, MASTER_KEY, startGateway, SUB_KEY, until } from './support/harness.ts';
+import { admin, type Gateway, MASTER_KEY, openGateway, startGateway, SUB_KEY, until } from './support/harness.ts';
 import { createScratchDatabase, type ScratchDatabase } from './support/scratch-db.ts';
 
 /** The audit log leaves the building: streamed in order, at least once, by one replica; anchored outside. */
@@ -239,23 +239,78 @@ describe('npm run audit -- verify --anchors', () => {
 });
 
 describe('the chain watch', () => {
-  test('when it runs, then audit_chain_intact is 1 and the last verification time is set', async () => {
+  const fullVerifications = async () =>
+    Number(
+      (await sql<{ n: string }>`select count(*) as n from audit_full_verifications`.execute(gateway.db)).rows[0]?.n,
+    );
+
+  test('when it starts, then nothing reads as broken before the first verify, and the first verify is a recorded full walk', async () => {
+    const before = await gateway.metrics.registry.metrics();
+    const recorded = await fullVerifications();
     const watch = watchChain(gateway.db, {
       logger,
       gauges: chainGauges(gateway.metrics),
       verifyEveryMs: 60_000,
       anchorEveryMs: 60_000,
+      fullEveryMs: 3_600_000,
     });
     try {
       const verified = async () =>
-        /^audit_chain_last_verified_timestamp_seconds \d{10}/m.test(await gateway.metrics.registry.metrics());
+        /^audit_chain_last_verified_timestamp_seconds\{check="full"\} \d{10}/m.test(
+          await gateway.metrics.registry.metrics(),
+        );
       await eventually(verified, { what: 'a verification', timeoutMs: 10_000 });
     } finally {
       await watch.stop();
     }
 
-    expect(await gateway.metrics.registry.metrics()).toMatch(/^audit_chain_intact 1$/m);
+    expect(before).not.toMatch(/^audit_chain_intact\{/m); // not yet verified: no series, not a 0
+    expect(await gateway.metrics.registry.metrics()).toMatch(/^audit_chain_intact\{check="full"\} 1$/m);
+    expect(await fullVerifications()).toBe(recorded + 1);
   });
+
+  test.each([
+    ['a full verify is due every round', 1, 'full'],
+    ['a full verify was recorded within the interval', 3_600_000, 'incremental'],
+  ] as const)('when %s (full interval %d ms), then later rounds walk %s', async (_label, fullEveryMs, later) => {
+    const rounds: string[] = [];
+    const watch = watchChain(gateway.db, {
+      logger,
+      gauges: { verified: (_intact, _at, check) => rounds.push(check) },
+      verifyEveryMs: 20,
+      anchorEveryMs: 60_000,
+      fullEveryMs,
+    });
+    try {
+      await eventually(() => rounds.length >= 3, { what: '3 rounds', timeoutMs: 10_000 });
+    } finally {
+      await watch.stop();
+    }
+
+    expect(rounds.slice(0, 3)).toEqual(['full', later, later]);
+  });
+
+  test('when a replica that leads the stream starts, then its watch verifies at once and never reports 0', async () => {
+    await resetCursor(); // records to stream, so the leader holds its connection while the watch runs
+    const leader = await openGateway({
+      databaseUrl: scratch.gatewayUrl,
+      auditStream: { url: `${sink.url}/leader`, secret: SECRET },
+    });
+    const seen: string[] = [];
+    leader.gateway.startJobs();
+    try {
+      const intact = async () => {
+        const text = await leader.gateway.metrics.registry.metrics();
+        seen.push(...(text.match(/^audit_chain_intact\{.*$/gm) ?? []));
+        return /^audit_chain_intact\{check="full"\} 1$/m.test(text) && acknowledged('/hec/leader').length > 0;
+      };
+      await eventually(intact, { what: 'verified while streaming', timeoutMs: 20_000 });
+    } finally {
+      await leader.close();
+    }
+
+    expect(seen.filter((line) => line.endsWith(' 0'))).toEqual([]);
+  }, 30_000);
 });
 
 async function cli(args: string[]): Promise<{ code: number; report: Record<string, unknown> }> {

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Kysely } from 'kysely';
 import { createLongReads } from '../src/audit/long-reads.ts';
@@ -33,27 +34,39 @@ afterAll(async () => {
 
 const verify = (full: boolean) => {
   const request = gateway.http.get('/v1/audit-events/verify').set(reviewer);
-  return (full ? request.query({ full: 'true' }) : request).then((res) => ({ res, doneAt: Date.now() }));
+  return (full ? request.query({ full: 'true' }) : request).then((res) => ({ res }));
 };
 
 describe('GET /v1/audit-events/verify', () => {
-  test('when 12 verifies run at once over a long chain, then a create answers 201 within 2 s and readiness stays 200', async () => {
-    const verifies = Array.from({ length: 12 }, (_, i) => verify(i % 2 === 0));
+  test('when 12 verifies run at once over a long chain, then a create answers 201 before they end and every readiness poll is 200', async () => {
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    let walking = true;
+    const verifies = Promise.all(Array.from({ length: 12 }, (_, i) => verify(i % 2 === 0))).finally(() => {
+      walking = false;
+    });
+    const polls: number[] = [];
+    const poll = async () => {
+      while (walking) polls.push((await gateway.http.get('/readyz')).status);
+    };
+    const polling = poll();
 
-    const started = Date.now();
     const created = await gateway.http
       .post(`/v1/accounts/${MASTER_KEY}/secrets`)
       .set(admin)
       .send({ secret: exampleSecret() });
-    const createdAt = Date.now();
-    const ready = await gateway.http.get('/readyz');
-    const results = await Promise.all(verifies);
+    const createdWhileWalking = walking;
+    const results = await verifies;
+    await polling;
+    delay.disable();
+    console.log(
+      `verify load: ${polls.length} readiness polls; event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms`,
+    );
 
     expect(created.status).toBe(201);
-    expect(createdAt - started).toBeLessThan(2_000);
-    expect(ready.status).toBe(200);
-    // The create really overlapped the walks, or this test would prove nothing.
-    expect(Math.max(...results.map((r) => r.doneAt))).toBeGreaterThan(createdAt);
+    expect(createdWhileWalking).toBe(true); // the create really overlapped the walks, or this test proves nothing
+    expect(polls.length).toBeGreaterThan(0);
+    expect(polls.filter((status) => status !== 200)).toEqual([]);
     for (const { res } of results) {
       expect([200, 503]).toContain(res.status);
       if (res.status === 200) expect(res.body).toMatchObject({ status: 'intact' });
@@ -68,8 +81,10 @@ describe('GET /v1/audit-events/verify', () => {
     const { res } = await verify(false);
     const full = (await verify(true)).res;
 
-    expect(res.body).toMatchObject({ status: 'intact', mode: 'incremental' });
+    expect(res.body).toMatchObject({ status: 'intact', mode: 'incremental', checked_now: 2, last_full_verify: null });
+    expect(full.body.checked_now).toBe(full.body.records);
     expect(full.body).toMatchObject({
+      events: res.body.events,
       status: 'intact',
       mode: 'full',
       records: res.body.records,

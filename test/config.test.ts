@@ -41,6 +41,7 @@ describe('loadConfig', () => {
       auditStream: undefined,
       auditAnchorIntervalMinutes: 60,
       auditVerifyIntervalMinutes: 5,
+      auditFullVerifyIntervalHours: 24,
       exportIdleTimeoutSeconds: 60,
     });
   });

@@ -1,4 +1,4 @@
-import { type ChainReport, type Checkpoint, verifyChain } from './chain.ts';
+import { type ChainReport, type Checkpoint, checkpointAfter, verifyChain } from './chain.ts';
 import type { LongReads } from './long-reads.ts';
 
 /**
@@ -17,9 +17,7 @@ export function createChainVerifier(longReads: LongReads): ChainVerifier {
   const running = new Map<'full' | 'incremental', Promise<ChainReport>>();
   const walk = async (from: Checkpoint | undefined) => {
     const report = await longReads.run((db) => verifyChain(db, from));
-    if (report.status === 'intact')
-      checkpoint = { seq: BigInt(report.records), hash: Buffer.from(report.head_hash, 'hex') };
-    else checkpoint = undefined; // a broken chain is walked in full next time, so the report never goes stale
+    checkpoint = checkpointAfter(report); // a broken chain is walked in full next time, so no report goes stale
     return report;
   };
   return {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../database.ts';
 import { eventCanonical, outcomeCanonical, type RawEvent, type RawOutcome } from './canonical.ts';
@@ -14,7 +15,17 @@ const GENESIS = createHash('sha256').update('vonage-secrets-gateway audit chain 
 const BATCH = 2_000;
 
 export type ChainReport =
-  | { status: 'intact'; records: number; head_hash: string; mode: 'full' | 'incremental' }
+  | {
+      status: 'intact';
+      /** Events and outcomes in the chain. */
+      records: number;
+      /** Of those, events: one per attempt. */
+      events: number;
+      /** Records this call recomputed (all of them on a full walk, the new ones on an incremental one). */
+      checked_now: number;
+      head_hash: string;
+      mode: 'full' | 'incremental';
+    }
   | {
       status: 'broken';
       reason: 'hash_mismatch' | 'sequence_gap' | 'unlinked_record' | 'head_mismatch' | 'canonical_function_changed';
@@ -71,21 +82,34 @@ const asBuffer = (bytes: Uint8Array | null) => (bytes === null ? null : Buffer.f
 const linkHash = (previous: Buffer, canonical: string) =>
   createHash('sha256').update(previous).update(canonical, 'utf8').digest();
 
-/** A position already verified: the chain up to `seq` was intact and ended in `hash`. */
-export interface Checkpoint {
+/** A chain position and the hash that ends there. */
+export interface Position {
   seq: bigint;
   hash: Buffer;
 }
 
-const START: Checkpoint = { seq: 0n, hash: GENESIS };
+export interface Checkpoint extends Position {
+  /** Events up to `seq`. */
+  events: number;
+}
+
+const START: Checkpoint = { seq: 0n, hash: GENESIS, events: 0 };
+/** Links hashed between two turns of the event loop, so a long walk never stalls readiness or requests. */
+const YIELD_EVERY = 250;
 
 const linkAt = (trx: Kysely<Database>, seq: bigint) =>
   sql<Link>`
   select "table", id, chain_seq::text, chain_hash from (${LINKS}) links
   where chain_seq = ${seq.toString()}::bigint`.execute(trx);
 
+/** Where an intact report leaves the walk, to start the next incremental one from. */
+export const checkpointAfter = (report: ChainReport): Checkpoint | undefined =>
+  report.status === 'intact'
+    ? { seq: BigInt(report.records), hash: Buffer.from(report.head_hash, 'hex'), events: report.events }
+    : undefined;
+
 /** Where the chain ends: the position and hash the insert trigger will link the next record to. */
-export async function chainHead(db: Kysely<Database>): Promise<Checkpoint> {
+export async function chainHead(db: Kysely<Database>): Promise<Position> {
   const row = await db.selectFrom('audit_chain_head').select(['seq', 'hash']).executeTakeFirstOrThrow();
   return { seq: BigInt(row.seq), hash: asBuffer(row.hash) as Buffer };
 }
@@ -143,9 +167,11 @@ async function walk(trx: Kysely<Database>, from: Checkpoint): Promise<ChainRepor
   if (moved) return moved;
   let previous: Buffer = from.hash;
   let seq = from.seq;
+  let events = from.events;
   for (;;) {
     const { rows } = await linksAfter(trx, seq.toString());
-    for (const row of rows) {
+    for (const [index, row] of rows.entries()) {
+      if (index % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
       const link = { ...row, chain_hash: asBuffer(row.chain_hash) };
       const expected = linkHash(previous, canonicalOf(link));
       if (BigInt(link.chain_seq ?? -1) !== seq + 1n) return broken('sequence_gap', link, expected, Number(seq));
@@ -153,6 +179,7 @@ async function walk(trx: Kysely<Database>, from: Checkpoint): Promise<ChainRepor
         return broken('hash_mismatch', link, expected, Number(seq));
       previous = link.chain_hash;
       seq += 1n;
+      if (link.table === 'audit_events') events += 1;
     }
     if (rows.length < BATCH) break;
   }
@@ -173,6 +200,8 @@ async function walk(trx: Kysely<Database>, from: Checkpoint): Promise<ChainRepor
   return {
     status: 'intact',
     records: Number(seq),
+    events,
+    checked_now: Number(seq - from.seq),
     head_hash: previous.toString('hex'),
     mode: from.seq === 0n ? 'full' : 'incremental',
   };

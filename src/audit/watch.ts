@@ -3,7 +3,8 @@ import type { Database } from '../database.ts';
 import type { Logger } from '../logger.ts';
 import { type Repeating, repeat } from '../repeat.ts';
 import { checkpointOf } from './anchors.ts';
-import { type Checkpoint as Position, verifyChain } from './chain.ts';
+import { type Checkpoint, checkpointAfter, verifyChain } from './chain.ts';
+import { lastFullVerification, recordFullVerification } from './full-verifications.ts';
 
 /**
  * The chain's watch, on one replica at a time (a transaction-scoped advisory lock): an incremental
@@ -11,7 +12,8 @@ import { type Checkpoint as Position, verifyChain } from './chain.ts';
  * and a checkpoint to the log every anchor interval.
  */
 export interface ChainGauges {
-  verified(intact: boolean, at: Date): void;
+  /** Not called before the first verify: until then the chain is "not yet verified", never "broken". */
+  verified(intact: boolean, at: Date, check: 'full' | 'incremental'): void;
 }
 
 const LOCK_KEY = 7_340_917;
@@ -26,6 +28,10 @@ export async function logCheckpoint(db: Kysely<Database>, logger: Logger) {
   return checkpoint;
 }
 
+/**
+ * One round, on the replica that holds the lock: a full walk when none has been recorded within the full
+ * interval (any replica's), else an incremental one from where this process last left off.
+ */
 export function watchChain(
   db: Kysely<Database>,
   options: {
@@ -33,22 +39,26 @@ export function watchChain(
     gauges: ChainGauges;
     verifyEveryMs: number;
     anchorEveryMs: number;
+    fullEveryMs: number;
   },
 ): Repeating {
-  let from: Position | undefined;
+  let from: Checkpoint | undefined;
   let lastAnchor = 0;
+  const fullDue = async () => {
+    const last = await lastFullVerification(db);
+    return !from || !last || Date.now() - last.verifiedAt.getTime() >= options.fullEveryMs;
+  };
   const round = () =>
     db.transaction().execute(async (trx) => {
       const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(${LOCK_KEY}) as locked`.execute(
         trx,
       );
       if (!rows[0]?.locked) return;
-      const report = await verifyChain(db, from);
-      from =
-        report.status === 'intact'
-          ? { seq: BigInt(report.records), hash: Buffer.from(report.head_hash, 'hex') }
-          : undefined;
-      options.gauges.verified(report.status === 'intact', new Date());
+      const full = await fullDue();
+      const report = await verifyChain(db, full ? undefined : from);
+      from = checkpointAfter(report);
+      if (full) await recordFullVerification(db, report);
+      options.gauges.verified(report.status === 'intact', new Date(), full ? 'full' : 'incremental');
       if (report.status !== 'intact') options.logger.error('audit chain broken', { report });
       if (Date.now() - lastAnchor >= options.anchorEveryMs) {
         await logCheckpoint(db, options.logger);

@@ -22,8 +22,8 @@ export interface Metrics {
   rotationsAwaitingCutover: client.Gauge<'api_key'>;
   auditStreamLag: client.Gauge;
   auditStreamLastSuccess: client.Gauge;
-  auditChainIntact: client.Gauge;
-  auditChainLastVerified: client.Gauge;
+  auditChainIntact: client.Gauge<'check'>;
+  auditChainLastVerified: client.Gauge<'check'>;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -105,14 +105,18 @@ export function createMetrics(): Metrics {
       help: 'When the SIEM last acknowledged a batch',
       registers,
     }),
+    // Labelled by check (full, incremental), so neither series exists before its first verify:
+    // "not yet verified" is an absent series, never a 0 that reads as broken.
     auditChainIntact: new client.Gauge({
       name: 'audit_chain_intact',
-      help: '1 if the last verify found the chain intact',
+      help: '1 if the last verify of this check found the chain intact, 0 if broken',
+      labelNames: ['check'],
       registers,
     }),
     auditChainLastVerified: new client.Gauge({
       name: 'audit_chain_last_verified_timestamp_seconds',
-      help: 'When the chain was last verified',
+      help: 'When the chain was last verified by this check',
+      labelNames: ['check'],
       registers,
     }),
   };

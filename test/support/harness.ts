@@ -62,6 +62,8 @@ export interface GatewayOptions {
   subAccounts?: string[];
   /** ROTATION_STALE_AFTER_HOURS. */
   rotationStaleAfterHours?: number;
+  /** AUDIT_STREAM_URL and AUDIT_STREAM_SECRET (webhook format). */
+  auditStream?: { url: string; secret: string };
   /** EXPORT_IDLE_TIMEOUT_SECONDS. */
   exportIdleTimeoutSeconds?: number;
   /** An already running fake Vonage (a second gateway, as after a restart, over the same upstream). */
@@ -133,6 +135,8 @@ function configFor(options: GatewayOptions, vonageUrl: string): Config {
     ROTATION_STALE_AFTER_HOURS: String(options.rotationStaleAfterHours ?? 72),
     SHUTDOWN_TIMEOUT_MS: '10000',
     EXPORT_IDLE_TIMEOUT_SECONDS: String(options.exportIdleTimeoutSeconds ?? 60),
+    AUDIT_STREAM_URL: options.auditStream?.url,
+    AUDIT_STREAM_SECRET: options.auditStream?.secret,
   });
   return options.jwt ? { ...config, auth: { mode: 'jwt', jwt: options.jwt } } : config;
 }

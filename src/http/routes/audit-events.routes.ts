@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { ChainVerifier } from '../../audit/chain-verifier.ts';
 import { EXPORT_FORMATS, type ExportFormat } from '../../audit/export-formats.ts';
 import { parseAuditFilter } from '../../audit/filter.ts';
+import { lastFullVerification } from '../../audit/full-verifications.ts';
 import type { LongReads } from '../../audit/long-reads.ts';
 import { exportAuditEvents, queryAuditEvents } from '../../audit/query.ts';
 import type { Database } from '../../database.ts';
@@ -99,7 +100,17 @@ export function auditEventsRouter(
 
   router.get('/v1/audit-events/verify', contract, async (req: Request, res: Response) => {
     assertAllowed(policy, verifiedIdentity(res), 'audit:read');
-    res.json(await chainVerifier.verify({ full: String(req.query.full) === 'true' }));
+    const [report, last] = await Promise.all([
+      chainVerifier.verify({ full: String(req.query.full) === 'true' }),
+      lastFullVerification(db),
+    ]);
+    const lastFull = last && {
+      verified_at: last.verifiedAt.toISOString(),
+      status: last.status,
+      records: last.records,
+      reason: last.reason,
+    };
+    res.json({ ...report, last_full_verify: lastFull });
   });
 
   router.get('/v1/audit-events', contract, async (req: Request, res: Response) => {
