@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { blockFor } from '../src/rate-limit/shared-store.ts';
-import { asCaller, type Gateway, MASTER_KEY, startGateway } from './support/harness.ts';
+import { randomUUID } from 'node:crypto';
+import type { Options } from 'express-rate-limit';
+import fc from 'fast-check';
+import type { Kysely } from 'kysely';
+import { createDatabase, type Database } from '../src/database.ts';
+import { createLogger } from '../src/logger.ts';
+import { blockFor, type SharedStore, sharedRateLimitStore } from '../src/rate-limit/shared-store.ts';
+import { asCaller, type Gateway, MASTER_KEY, startGateway, testDatabaseUrl } from './support/harness.ts';
 
 /** Leased quotas: replicas share one budget exactly, without a Postgres round trip per request. */
 const LIMIT = 40;
@@ -92,4 +98,54 @@ describe('the lease block', () => {
   ])('when the limit is %i and %i are leased, then the next block is %i', (limit, leased, block) => {
     expect(blockFor(limit, leased)).toBe(block);
   });
+});
+
+describe('a burst within the limit, on leased quotas', () => {
+  let db: Kysely<Database>;
+  beforeAll(() => {
+    db = createDatabase({ connectionString: testDatabaseUrl(), logger: createLogger('error'), max: 5 });
+  });
+  afterAll(() => db.destroy());
+
+  /** Replicas of one deployment: one prefix, one shared row, a lease table each. */
+  const storesFor = (replicas: number, limit: number) => {
+    const prefix = `burst:${randomUUID()}:`;
+    return Array.from({ length: replicas }, () => {
+      const store = sharedRateLimitStore(db, createLogger('error'), prefix);
+      store.init?.({ windowMs: 60_000, limit } as Options);
+      return store;
+    });
+  };
+
+  // One replica spends its own leftovers, so any burst within the limit is admitted. Across replicas, a block
+  // one leased and left unused is budget the others lack (at most a quarter of what was left, per replica),
+  // so on two replicas any burst within half the limit is admitted.
+  test.each([
+    [1, 1],
+    [2, 0.5],
+  ])(
+    'when a burst of up to the limit times its share arrives at once on %d replica(s) (share %d), then every request is admitted',
+    async (replicas, fraction) => {
+      let runs = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 120 }),
+          fc.double({ min: 0, max: 1, noNaN: true }),
+          async (limit, share) => {
+            const burst = Math.max(1, Math.floor(limit * fraction * share));
+            const key = `caller-${randomUUID()}`;
+            const stores = storesFor(replicas, limit);
+            const answers = await Promise.all(
+              Array.from({ length: burst }, (_, i) => (stores[i % replicas] as SharedStore).increment(key)),
+            );
+            runs += 1;
+            expect(answers.filter((a) => a.totalHits > limit)).toEqual([]);
+          },
+        ),
+        { numRuns: 25 },
+      );
+      expect(runs).toBe(25);
+    },
+    60_000,
+  );
 });

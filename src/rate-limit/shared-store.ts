@@ -99,8 +99,10 @@ export function sharedRateLimitStore(
    * replicas still never exceeds the limit.
    */
   const refillAhead = (key: string, held: Lease) => {
-    // Not for blocks of one or two (a caller near the limit): there, what one replica holds another lacks.
-    if (held.remaining === 0 || held.remaining * 4 > held.granted || held.sharedHits >= limit) return;
+    // Only far from the limit: a block read ahead and left unused is budget another replica lacks, and
+    // there it can never be more than the slack a caller within its limit leaves.
+    const ahead = blockFor(limit, held.sharedHits);
+    if (held.remaining === 0 || held.remaining * 4 > held.granted || held.sharedHits + ahead > limit / 2) return;
     if (inFlight.has(key)) return;
     void leaseOnce(key);
   };
@@ -108,9 +110,13 @@ export function sharedRateLimitStore(
   const refused = (held: Lease) => ({ totalHits: limit + 1, resetTime: held.resetAt });
   const live = (held: Lease | undefined): held is Lease => held !== undefined && held.resetAt.getTime() > Date.now();
 
+  /**
+   * Waiters woken by one lease share its block; whoever finds it spent leases again, until the request is
+   * served or a lease grants nothing, which only happens when the shared budget is spent. Blocks shrink as
+   * the budget runs low but are never empty while some is left, so this ends.
+   */
   async function increment(key: string): Promise<ClientRateLimitInfo> {
-    // A few rounds: waiters woken by one lease may find it spent by the others and lease again.
-    for (let round = 0; round < 3; round += 1) {
+    for (;;) {
       const held = leases.get(key);
       // The shared budget is spent for this window: refuse here, without asking Postgres again.
       if (live(held) && held.remaining === 0 && held.sharedHits >= limit) return refused(held);
@@ -123,10 +129,8 @@ export function sharedRateLimitStore(
       onLeaseWait?.();
       const got = await leaseOnce(key);
       if (!got) return local.increment(key);
-      if (got.remaining === 0) return refused(got);
+      if (got.granted === 0) return refused(got);
     }
-    const last = leases.get(key);
-    return last ? refused(last) : local.increment(key);
   }
 
   return {
