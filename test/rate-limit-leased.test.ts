@@ -112,7 +112,7 @@ describe('a burst within the limit, on leased quotas', () => {
     const prefix = `burst:${randomUUID()}:`;
     return Array.from({ length: replicas }, () => {
       const store = sharedRateLimitStore(db, createLogger('error'), prefix);
-      store.init?.({ windowMs: 60_000, limit } as Options);
+      void store.init?.({ windowMs: 60_000, limit } as Options);
       return store;
     });
   };
