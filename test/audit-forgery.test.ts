@@ -1,3 +1,4 @@
+import { type AddressInfo, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { type Kysely, sql } from 'kysely';
 import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
@@ -19,7 +20,7 @@ let gateway: Kysely<Database>;
 let app: Gateway;
 beforeAll(async () => {
   gateway = createDatabase({ connectionString: testDatabaseUrl(), logger: createLogger('error') });
-  app = await startGateway();
+  app = await startGateway({ subAccounts: ['zone0001', 'zone0002', 'zone0003', 'utf80001'] });
 });
 afterAll(async () => {
   await Promise.all([gateway.destroy(), app.close()]);
@@ -115,5 +116,62 @@ describe('POST /v1/accounts/:apiKey/secrets', () => {
 
     expect(res.status).toBe(201);
     expect(await auditEventFor(app, id)).toEqual([expect.objectContaining({ client_ip: null, outcome: 'success' })]);
+  });
+
+  // Whoever controls the right-most untrusted hop chooses this header: it must never make the audit write fail.
+  test.each([
+    ['a scoped IPv6 address', 'fe80::1%eth0', 'fe80::1', 'zone0001'],
+    ['a scoped IPv4-mapped address', '::ffff:10.1.2.3%25', '10.1.2.3', 'zone0002'],
+    ['a zone and nothing else', '%eth0', null, 'zone0003'],
+  ])(
+    'when the proxy forwards %s, then the create is audited with the address without its zone',
+    async (_label, forwarded, stored, apiKey) => {
+      const id = requestId('xff-zone');
+
+      const res = await app.http
+        .post(`/v1/accounts/${apiKey}/secrets`)
+        .set(admin)
+        .set('X-Request-Id', id)
+        .set('X-Forwarded-For', forwarded)
+        .send({ secret: exampleSecret() });
+
+      expect(res.status).toBe(201);
+      expect(await auditEventFor(app, id)).toEqual([
+        expect.objectContaining({ client_ip: stored, outcome: 'success' }),
+      ]);
+    },
+  );
+
+  test('when the user agent is UTF-8, then the audit row stores what the client sent, not its Latin-1 reading', async () => {
+    const id = requestId('utf8-agent');
+    const agent = 'client ＝1+1 ü';
+    const server = app.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    // The exact bytes a browser or curl sends: the header's UTF-8, on a raw socket.
+    const body = JSON.stringify({ secret: exampleSecret() });
+    const head = [
+      'POST /v1/accounts/utf80001/secrets HTTP/1.1',
+      'host: gateway',
+      'connection: close',
+      ...Object.entries(admin).map(([name, value]) => `${name}: ${value}`),
+      `x-request-id: ${id}`,
+      'content-type: application/json',
+      `content-length: ${Buffer.byteLength(body)}`,
+      `user-agent: ${agent}`,
+    ].join('\r\n');
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+      let text = '';
+      socket
+        .on('data', (chunk) => (text += chunk))
+        .once('end', () => resolve(text))
+        .once('error', reject);
+      socket.write(Buffer.from(`${head}\r\n\r\n${body}`, 'utf8')); // connection: close ends it
+    });
+    const status = Number(answer.slice(9, 12));
+    await new Promise((resolve) => server.close(resolve));
+
+    expect(status).toBe(201);
+    expect(await auditEventFor(app, id)).toEqual([expect.objectContaining({ user_agent: agent })]);
   });
 });

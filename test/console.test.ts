@@ -37,6 +37,8 @@ describe('GET /console/', () => {
       expect(csp).toContain("connect-src 'self'");
       expect(csp).toContain("frame-ancestors 'none'");
       expect(csp).not.toContain('unsafe-inline');
+      expect(res.headers['x-frame-options']).toBe('DENY'); // agrees with frame-ancestors 'none'
+      expect(res.headers['cache-control']).toBe('no-cache'); // a deploy is seen at the next load
     },
   );
 

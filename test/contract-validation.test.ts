@@ -120,7 +120,7 @@ describe('the compiled contract checks', () => {
       ['discard_secret_id'],
     ],
     ['a method the path lacks', 'put', '/v1/accounts/abcd1234/secrets', {}, 405, []],
-    ['HEAD, which the contract does not document', 'head', '/v1/me', undefined, 405, []],
+    ['HEAD on a GET route, which is checked as GET', 'head', '/v1/me', undefined, 299, []],
     ['a path outside the contract', 'get', '/v1/nothing', undefined, 404, []],
     ['a trailing slash', 'get', '/v1/me/', undefined, 404, []],
   ])('when the request has %s, then %s %s answers as documented', async (_label, method, url, body, status, names) => {
@@ -161,6 +161,6 @@ describe('the compiled contract checks', () => {
     const res = await http.put('/v1/accounts/abcd1234/secrets/' + SECRET_ID);
 
     expect(res.status).toBe(405);
-    expect(res.headers.allow).toBe('GET, DELETE');
+    expect(res.headers.allow).toBe('GET, HEAD, DELETE'); // HEAD wherever GET (RFC 9110)
   });
 });

@@ -138,7 +138,14 @@ const extraHeaders = fc.record(
     ),
     Accept: fc.constantFrom('application/json', 'text/csv', 'application/x-ndjson', '*/*', 'image/png', ''),
     'X-Request-Id': fc.string({ maxLength: 80 }).filter((s) => /^[\x20-\x7e]*$/.test(s)),
-    'X-Forwarded-For': fc.constantFrom('=1+2', '203.0.113.9', '::1, 10.0.0.1', 'garbage, 1.2.3.4'),
+    'X-Forwarded-For': fc.constantFrom(
+      '=1+2',
+      '203.0.113.9',
+      '::1, 10.0.0.1',
+      'garbage, 1.2.3.4',
+      'fe80::1%eth0',
+      '::1%lo, fe80::2%25',
+    ),
   },
   { requiredKeys: [] },
 );

@@ -193,6 +193,7 @@ describe('GET /v1/audit-events filters as people type them', () => {
     ['an offset whose + became a space', 'since=2026-01-01T00:00:00+01:00'],
     ['the encoded forms', 'actor=admin%40example.com&since=2026-01-01T00%3A00%3A00Z'],
     ['a relative time', 'since=7d&until=1m'],
+    ['the last second the docs allow', 'until=9999-12-31T23:59:59Z'],
   ])('when the query has %s, then 200', async (_label, query) => {
     const res = await gateway.http.get(`/v1/audit-events?${query}`).set(reviewer);
 

@@ -85,3 +85,31 @@ describe('the request log', () => {
     expect(gateway.logLines.join('\n')).not.toContain('abc123');
   });
 });
+
+describe('HTTP as RFC 9110 says', () => {
+  test.each([
+    ['/v1/me', admin],
+    [`/v1/accounts/${MASTER_KEY}/secrets`, admin],
+    ['/healthz', {}],
+    ['/openapi.json', {}],
+  ])('when HEAD %s is asked, then it answers as GET does, without a body', async (path, who) => {
+    const get = await gateway.http.get(path).set(who);
+    const head = await gateway.http.head(path).set(who);
+
+    expect(head.status).toBe(200);
+    expect(head.status).toBe(get.status);
+    expect(head.headers['content-type']).toBe(get.headers['content-type']);
+    expect(head.headers['cache-control']).toBe(get.headers['cache-control']);
+    expect(head.text ?? '').toBe('');
+  });
+
+  test.each(['*', '"anything"', 'W/"x"'])(
+    'when a no-store answer is asked with If-None-Match: %s, then the full answer comes back, never an empty 304',
+    async (tag) => {
+      const res = await gateway.http.get('/v1/me').set(admin).set('If-None-Match', tag);
+
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ email: 'admin@example.com' });
+    },
+  );
+});

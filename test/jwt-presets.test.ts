@@ -163,6 +163,25 @@ describe('AUTH_JWT_PRESET: POST /v1/accounts/:apiKey/secrets', () => {
     },
   );
 
+  test.each(['bearer', 'BEARER', 'Bearer'])(
+    'when the Authorization scheme is written %s, then it is the Bearer scheme (case-insensitive)',
+    async (scheme) => {
+      const spec = cases['oidc-bearer'] as PresetCase;
+      const { settings } = resolveJwtSettings({ AUTH_JWT_JWKS_COOLDOWN_MS: 0, ...spec.env() });
+      const gateway = await startGateway({ jwt: settings });
+      try {
+        const token = (await spec.token()).replace(/^Bearer /, `${scheme} `);
+
+        const res = await gateway.http.get('/v1/me').set('Authorization', token);
+
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({ email: spec.email });
+      } finally {
+        await gateway.close();
+      }
+    },
+  );
+
   test('when an ALB token comes from another load balancer, then 401 wrong_signer', async () => {
     const { settings } = resolveJwtSettings((cases['aws-alb'] as PresetCase).env());
     const gateway = await startGateway({ jwt: settings });

@@ -20,7 +20,8 @@ const RELATIVE = /^(\d{1,6})([mhd])$/;
 // RFC 3339, or a bare date; a space stands for '+' because an unencoded '+' in a query string means space.
 const ABSOLUTE = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+ -]\d{2}:\d{2}))?$/;
 const OLDEST = Date.UTC(1970, 0, 1);
-const NEWEST = Date.UTC(9999, 11, 31);
+/** The last instant of 9999 that Postgres and the docs accept: 9999-12-31T23:59:59.999Z. */
+const NEWEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** `7d`, `24h`, `30m` back from now, or an RFC 3339 time. Null when it is neither, or out of range. */
 export function parseWhen(value: string, now = Date.now()): Date | null {

@@ -61,6 +61,7 @@ export interface AppDeps {
 }
 
 const BODY_LIMIT = '4kb';
+const FRAME_NONE = { 'frame-ancestors': ["'none'"] };
 
 /** Body parsing and the contract check, run by each route (so audited routes can audit a refusal). */
 function routeChecks(validate: RequestHandler): RequestHandler[] {
@@ -89,7 +90,8 @@ export function createApp(deps: AppDeps): Express {
   const origins = deps.allowedOrigins;
 
   app.use(requestContext(deps.logger, deps.metrics));
-  app.use(helmet());
+  // No page of ours may be framed: X-Frame-Options says DENY, as the CSPs' frame-ancestors 'none' does.
+  app.use(helmet({ xFrameOptions: { action: 'deny' }, contentSecurityPolicy: { directives: FRAME_NONE } }));
   app.use(healthRouter(db, deps.lifecycle));
   app.use(contractRouter(deps.contract.document));
   app.use(consoleRouter(deps.consoleDir));

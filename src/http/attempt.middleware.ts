@@ -25,8 +25,26 @@ const allowed = (value: unknown, pattern: RegExp) => (typeof value === 'string' 
  * untrusted hop wrote (`=1+2`); only a real address is kept. `::ffff:10.1.2.3` is how a dual-stack
  * socket reports an IPv4 peer; reviewers search for `10.1.2.3`.
  */
-const clientIp = (ip: string | undefined) =>
-  ip && isIP(ip) ? ip.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') : null;
+const clientIp = (ip: string | undefined) => {
+  // A zone (fe80::1%eth0) names an interface of whichever host wrote it; Postgres' inet refuses it, and a
+  // refused audit row would turn a request into a 503. The address without it is what a reviewer searches.
+  const address = ip?.replace(/%[^%]*$/, '');
+  return address && isIP(address) ? address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1') : null;
+};
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+/**
+ * Node reads header bytes as Latin-1. A client that sent UTF-8 (`＝1+1`) is stored as it sent it; bytes that
+ * are not UTF-8 are kept as Latin-1, as read.
+ */
+function headerText(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  try {
+    return utf8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return value;
+  }
+}
 
 function attemptFrom(req: Request, res: Response, action: AuditAction): AuditAttempt {
   return {
@@ -36,7 +54,7 @@ function attemptFrom(req: Request, res: Response, action: AuditAction): AuditAtt
     apiKey: allowed(req.params.apiKey, API_KEY_PATTERN),
     secretId: allowed(req.params.secretId, SECRET_ID_PATTERN),
     clientIp: clientIp(req.ip),
-    userAgent: req.get('user-agent') ?? null,
+    userAgent: headerText(req.get('user-agent')),
     rotationId: allowed(req.params.rotationId, UUID),
   };
 }

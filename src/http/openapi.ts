@@ -28,7 +28,7 @@ function pathsOf(compiled: CompiledOperation[]): Array<{ pattern: RegExp; route:
     route: expressPath(template),
     allow: compiled
       .filter((c) => c.operation.template === template)
-      .map((c) => c.operation.method)
+      .flatMap((c) => (c.operation.method === 'GET' ? ['GET', 'HEAD'] : [c.operation.method]))
       .join(', '),
   }));
 }
@@ -46,8 +46,9 @@ export function contractChecks(contract: Contract): ContractChecks {
     return new AppError('method-not-allowed', 405, detail, { allow: known.allow });
   };
   const validate: RequestHandler = (req, res, next) => {
-    const operation = operations.get(`${req.method} ${req.route?.path}`);
-    // Express lets HEAD into GET routes; the contract documents no HEAD, so it is a method not allowed.
+    // HEAD is GET without the body (RFC 9110 §9.3.2): Express runs the GET route, and it is checked as GET.
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const operation = operations.get(`${method} ${req.route?.path}`);
     if (!operation) throw methodNotAllowed(req, res);
     const problem = checkRequest(req, operation);
     if (problem) throw problem;

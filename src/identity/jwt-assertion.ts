@@ -56,7 +56,8 @@ function extractToken(request: IdentityRequest, header: string): string {
     throw unauthenticated('missing_token', `The identity assertion header "${header}" is missing.`);
   if (value.length > MAX_TOKEN_LENGTH) throw unauthenticated('token_too_large', 'The identity assertion is too large.');
   if (header !== 'authorization') return value.trim();
-  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(value.trim());
+  // The scheme is case-insensitive (RFC 9110 §11.1): bearer and BEARER are Bearer.
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(value.trim());
   if (!match?.[1]) throw unauthenticated('missing_token', 'The Authorization header must be "Bearer <token>".');
   return match[1];
 }

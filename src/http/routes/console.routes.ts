@@ -22,14 +22,12 @@ export function consoleRouter(consoleDir: string | undefined): Router {
   const router = strictRouter();
   router.get('/', (_req, res) => res.redirect(302, '/console/'));
   if (!consoleDir || !existsSync(consoleDir)) return router;
+  // Set before express.static, which ends the response: revalidate every file, so a deploy is seen at once.
   router.use('/console', (_req, res, next) => {
     res.set('Content-Security-Policy', CONSOLE_CSP);
-    next();
-  });
-  router.use('/console', express.static(consoleDir, { index: 'index.html', redirect: true, cacheControl: false }));
-  router.use('/console', (_req, res, next) => {
     res.set('Cache-Control', 'no-cache');
     next();
   });
+  router.use('/console', express.static(consoleDir, { index: 'index.html', redirect: true, cacheControl: false }));
   return router;
 }
