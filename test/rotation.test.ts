@@ -20,7 +20,7 @@ import {
  * the fake's 2-secret limit and the one-rotation-at-a-time rule never couple two tests.
  */
 const ACCOUNTS = ['rota0001', 'rota0002', 'rota0003', 'rota0004', 'rota0005', 'rota0006', 'rota0007', 'rota0008'];
-const RACES = ['race0001', 'race0002', 'race0003', 'race0004', 'race0005'];
+const RACES = ['race0001', 'race0002', 'race0003', 'race0004', 'race0005', 'race0006'];
 let parts: OpenGateway;
 let http: ReturnType<typeof supertest>;
 beforeAll(async () => {
@@ -286,6 +286,40 @@ describe('POST /v1/accounts/:apiKey/rotations/:rotationId/{complete,cancel} raci
     expect(revokesOf(apiKey)).toBe(revokesBefore + 1);
     expect(ids(apiKey)).toHaveLength(1);
   });
+});
+
+describe('DELETE /v1/accounts/:apiKey/secrets/:secretId during a rotation', () => {
+  test.each([
+    ['the secret it retires', (started: { retire: string; newId: string }) => started.retire],
+    ['its new secret', (started: { retire: string; newId: string }) => started.newId],
+  ])(
+    'when someone revokes %s by hand, then 409 names the rotation, nothing reaches Vonage, and the refusal is audited',
+    async (_label, pick) => {
+      const apiKey = 'race0006';
+      const [retire] = ids(apiKey);
+      const started = await start(apiKey, { retire_secret_id: retire });
+      const target = pick({ retire: retire as string, newId: started.body.new_secret.id });
+      const deletesBefore = parts.vonage.received.filter((r) => r.method === 'DELETE').length;
+      const id = requestId('held-revoke');
+
+      const res = await http.delete(`/v1/accounts/${apiKey}/secrets/${target}`).set(admin).set('X-Request-Id', id);
+      await step(apiKey, started.body.id, 'cancel');
+
+      expect(res.status).toBe(409);
+      expect(res.body).toMatchObject({
+        title: 'Refused by the gateway: rotation state',
+        detail: expect.stringContaining(started.body.id),
+      });
+      expect(parts.vonage.received.filter((r) => r.method === 'DELETE').length).toBe(deletesBefore + 1); // the cancel's
+      const rows = await parts.gateway.app.db
+        .selectFrom('audit_events as e')
+        .innerJoin('audit_outcomes as o', 'o.event_id', 'e.id')
+        .select(['e.action', 'o.outcome', 'o.status'])
+        .where('e.request_id', '=', id)
+        .execute();
+      expect(rows).toEqual([{ action: 'secret.revoke', outcome: 'conflict', status: 409 }]);
+    },
+  );
 });
 
 describe('a crashed rotation and a secret someone else created', () => {

@@ -85,7 +85,7 @@ export function createApp(deps: AppDeps): Express {
   configured(app, deps);
   const contract = routeChecks(deps.contract.checks.validate);
   const { policy, vonage, audit, idempotency, db, rotation } = deps;
-  const secrets = { policy, vonage, audit, idempotency };
+  const secrets = { db, policy, vonage, audit, idempotency };
   const ages = { db, policy, vonage, maxAgeDays: rotation.secretMaxAgeDays, staleAfterHours: rotation.staleAfterHours };
   const origins = deps.allowedOrigins;
 
@@ -103,7 +103,7 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(secretsRouter(secrets, contract));
   app.use(reportsRouter(ages, contract));
-  app.use(rotationsRouter({ ...secrets, db, rotationLeaseMs: rotation.leaseMs }, contract));
+  app.use(rotationsRouter({ ...secrets, rotationLeaseMs: rotation.leaseMs }, contract));
   const { longReads, chainVerifier, exportIdleMs } = deps;
   app.use(auditEventsRouter({ db, policy, longReads, chainVerifier, exportIdleMs }, contract));
   // No route matched: 405 (with Allow) for a contract path, 404 for the rest.

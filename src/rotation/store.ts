@@ -43,6 +43,17 @@ export async function findInProgress(db: Kysely<Database>, apiKey: string): Prom
   return row && toRotation(row);
 }
 
+/** The rotation in progress that holds `secretId` (as the one to retire or the new one), if any. */
+export async function rotationHolding(
+  db: Kysely<Database>,
+  apiKey: string,
+  secretId: string,
+): Promise<Rotation | undefined> {
+  const rotation = await findInProgress(db, apiKey);
+  const held = rotation && (rotation.retireSecretId === secretId || rotation.newSecret?.id === secretId);
+  return held ? rotation : undefined;
+}
+
 /** A second rotation while one is in progress is refused, naming the first (the index decides races). */
 export async function insertRotation(
   db: Kysely<Database>,

@@ -1,11 +1,8 @@
-import type { Kysely } from 'kysely';
-import type { Database } from '../database.ts';
 import { authorize } from '../policy/authorize.ts';
 import type { AuditedInput, SecretsDeps } from './deps.ts';
 
 /** What the rotation use cases need beyond the secret ones: the rotations table and the crash lease. */
 export interface RotationDeps extends SecretsDeps {
-  db: Kysely<Database>;
   /** A rotation a request has held longer than this belonged to a process that died. */
   rotationLeaseMs: number;
 }
