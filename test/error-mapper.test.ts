@@ -3,6 +3,7 @@ import { describe, expect, test } from '@jest/globals';
 import express from 'express';
 import supertest from 'supertest';
 import winston from 'winston';
+import { AppError } from '../src/errors.ts';
 import { sendProblem } from '../src/http/errors.middleware.ts';
 import { createMetrics } from '../src/http/metrics.ts';
 import { requestContext } from '../src/http/request-context.middleware.ts';
@@ -56,4 +57,31 @@ describe('sendProblem', () => {
       expect(lines.some((line) => JSON.parse(line).message === 'request failed')).toBe(true);
     },
   );
+});
+
+describe('sendProblem, for what is not a fault', () => {
+  const failures = (lines: string[]) =>
+    lines.map((line) => JSON.parse(line)).filter((line) => line.level === 'error' && line.message === 'request failed');
+
+  test('when the client closes the request mid-body, then it is a 400 and nothing is logged as an error', async () => {
+    const aborted = Object.assign(new Error('request aborted'), { type: 'request.aborted', status: 400 });
+    const { http, lines } = appThatThrows(aborted);
+
+    const res = await http.get('/boom');
+
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ type: 'urn:vonage-gateway:problem:invalid-request' });
+    expect(failures(lines)).toEqual([]);
+  });
+
+  test('when the long-read cap refuses, then the 503 is logged as a warning with its own code, not as an internal error', async () => {
+    const { http, lines } = appThatThrows(new AppError('busy', 503, 'Too many long reads.', { retryAfterSeconds: 5 }));
+
+    const res = await http.get('/boom');
+    const logged = lines.map((line) => JSON.parse(line)).filter((line) => line.message === 'request refused');
+
+    expect(res.status).toBe(503);
+    expect(failures(lines)).toEqual([]);
+    expect(logged).toEqual([expect.objectContaining({ level: 'warn', code: 'busy' })]);
+  });
 });

@@ -46,11 +46,21 @@ function page(identities: DevIdentity[]): string {
 </main></body></html>`;
 }
 
+/** A browser's form post from our own page; a request without Origin or Sec-Fetch-Site is no browser's. */
+function sameOrigin(req: express.Request): boolean {
+  const site = req.get('sec-fetch-site');
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  const origin = req.get('origin');
+  return origin === undefined || origin === `${req.protocol}://${req.get('host')}`;
+}
+
 export function devSignIn(policy: Policy): Router {
   const identities = devIdentities(policy);
   const router = Router();
   router.get('/dev/sign-in', (_req, res) => res.type('html').send(page(identities)));
   router.post('/dev/sign-in', express.urlencoded({ extended: false, limit: '1kb' }), (req, res) => {
+    // Login CSRF: another site's page must not sign a developer's browser in as someone else.
+    if (!sameOrigin(req)) return res.status(403).type('text').send('Sign in from this page, not from another site.');
     const index = Number(req.body?.identity);
     if (!identities[index]) return res.redirect(303, '/dev/sign-in');
     res.cookie(COOKIE, String(index), { httpOnly: true, sameSite: 'strict', path: '/' }).redirect(303, '/console/');

@@ -33,6 +33,8 @@ const BODY_PARSER_ERRORS: Record<string, [ErrorCode, number, string]> = {
   'entity.too.large': ['payload-too-large', 413, 'The request body is too large.'],
   'encoding.unsupported': ['unsupported-media-type', 415, 'The request body encoding is not supported.'],
   'charset.unsupported': ['unsupported-media-type', 415, 'The request body charset is not supported.'],
+  // The client went away mid-body: its fault, not ours, and nobody is left to read the answer.
+  'request.aborted': ['invalid-request', 400, 'The client closed the request before its body arrived.'],
 };
 
 /**
@@ -56,15 +58,20 @@ export function toAppError(error: unknown): AppError {
   return new AppError('internal', 500, 'An unexpected error occurred.', { cause: error });
 }
 
+/** A long-read cap is a refusal we chose, not a fault: a warning, not an error. */
+const EXPECTED_5XX = new Set<ErrorCode>(['busy']);
+
 function logError(logger: Logger, req: Request, error: AppError, requestId: string): void {
   if (error.status < 500) return;
   const cause = error.options.cause as { name?: string; message?: string; code?: string } | undefined;
-  logger.error('request failed', {
+  const details = {
     request_id: requestId,
     code: error.code,
     method: req.method,
     cause: cause ? { name: cause.name, message: cause.message, code: cause.code } : undefined,
-  });
+  };
+  if (EXPECTED_5XX.has(error.code)) logger.warn('request refused', details);
+  else logger.error('request failed', details);
 }
 
 /** The only place an error's typed fields become HTTP headers. */
