@@ -105,4 +105,37 @@ describe('AUTH_JWT_PRESET=aws-alb: a flood of random kids', () => {
       await gateway.close();
     }
   });
+
+  test('when a newly published key signs real traffic during the flood, then it is fetched at its second request and served', async () => {
+    const gateway = await startGateway({
+      jwt: settingsOf({
+        AUTH_JWT_PRESET: 'aws-alb',
+        AUTH_JWT_ALB_ARN: ALB_ARN,
+        AUTH_JWT_AUDIENCE: 'client-1',
+        AUTH_JWT_PEM_URL_TEMPLATE: `${idp.url}/pem/{kid}`,
+        AUTH_JWT_JWKS_COOLDOWN_MS: 60_000,
+      }),
+    });
+    try {
+      const attacker = await idp.newKey('ES256', false);
+      const genuine = await idp.newKey('ES256'); // published at the key server
+      const before = idp.pemRequests();
+      const send = (key: typeof genuine, email: string) =>
+        gateway.http
+          .get(`/v1/accounts/${SUB_KEY}/secrets`)
+          .set('x-amzn-oidc-data', albToken(key, { signer: ALB_ARN, client: 'client-1' }, { email, exp: now() + 60 }));
+      const genuineStatuses: number[] = [];
+      for (let i = 0; i < 200; i += 1) {
+        const random = { ...attacker, kid: `random-${i}-${Math.random().toString(36).slice(2)}` };
+        expect((await send(random, 'mallory@example.com')).status).toBe(401);
+        if (i % 20 === 10) genuineStatuses.push((await send(genuine, 'admin@example.com')).status);
+      }
+
+      expect(genuineStatuses.slice(0, 2)).toEqual([401, 403]); // 403: verified, and this admin lacks the group
+      expect(new Set(genuineStatuses.slice(1))).toEqual(new Set([403]));
+      expect(idp.pemRequests() - before).toBeLessThanOrEqual(2);
+    } finally {
+      await gateway.close();
+    }
+  });
 });

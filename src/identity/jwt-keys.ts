@@ -67,10 +67,15 @@ export function jwksKeys(
 
 /**
  * ALB: `https://public-keys.auth.elb.<region>.amazonaws.com/<kid>` serves one PEM per kid. Built once
- * per process. Like jose's JWKS cooldown, a kid not yet known triggers at most one fetch per cooldown,
- * and a kid that failed to fetch is remembered as unknown for the cooldown, so a flood of tokens with
- * random kids costs one outbound fetch, not one per token.
+ * per process. Unknown kids are fetched from a small budget (FETCHES_PER_COOLDOWN, refilled over the
+ * cooldown), and a kid that failed is remembered as unknown for the cooldown. A kid seen once gets a fetch
+ * only if none happened in the last cooldown, so a flood of random kids costs one fetch per cooldown; a kid
+ * seen again (real traffic repeats its kid) may spend the rest of the budget, the most-seen first, so a
+ * newly published key is not locked out by the flood.
  */
+const FETCHES_PER_COOLDOWN = 4;
+const MAX_SIGHTINGS = 1_024;
+
 export function pemPerKid(
   urlTemplate: string,
   cooldownMs: number,
@@ -78,11 +83,13 @@ export function pemPerKid(
 ): (kid: string) => Promise<KeyObject> {
   const known = new Map<string, Promise<KeyObject>>();
   const unknownUntil = new Map<string, number>();
-  let lastFetchAt = Number.NEGATIVE_INFINITY;
+  const sightings = new Map<string, number>();
+  const budget = fetchBudget(cooldownMs, now);
   const unknownKey = () =>
     unauthenticated('unknown_key', 'The identity assertion is signed with a key the provider does not publish.');
   const fetchKey = (kid: string) => {
-    lastFetchAt = now();
+    budget.spend();
+    sightings.delete(kid);
     const key = fetchText(urlTemplate.replace('{kid}', encodeURIComponent(kid))).then((pem) => createPublicKey(pem));
     key.catch(() => {
       known.delete(kid);
@@ -93,16 +100,53 @@ export function pemPerKid(
     known.set(kid, key);
     return key;
   };
+  /** Whether this request may fetch its kid now; if another kid has been seen more, that one goes first. */
+  const mayFetch = (kid: string) => {
+    if ((unknownUntil.get(kid) ?? 0) > now()) return false;
+    if (sightings.size >= MAX_SIGHTINGS) sightings.clear();
+    const seen = (sightings.get(kid) ?? 0) + 1;
+    sightings.set(kid, seen);
+    if (!budget.available(seen > 1)) return false;
+    const busiest = mostSeen(sightings);
+    if (busiest !== kid && (sightings.get(busiest) ?? 0) > seen) {
+      void fetchKey(busiest).catch(() => undefined);
+      return false;
+    }
+    return true;
+  };
   return async (kid) => {
     if (!/^[A-Za-z0-9-]{1,128}$/.test(kid))
       throw unauthenticated('unknown_key', 'The token names a key id that is not valid.');
     const cached = known.get(kid);
-    if (!cached && ((unknownUntil.get(kid) ?? 0) > now() || now() - lastFetchAt < cooldownMs)) throw unknownKey();
+    if (!cached && !mayFetch(kid)) throw unknownKey();
     try {
       return await (cached ?? fetchKey(kid));
     } catch (error) {
       throw keysUnavailable(error);
     }
+  };
+}
+
+function mostSeen(sightings: Map<string, number>): string {
+  let best = '';
+  let most = 0;
+  for (const [kid, seen] of sightings) if (seen > most) [best, most] = [kid, seen];
+  return best;
+}
+
+/** Fetches in the last cooldown: the first is anyone's; the rest only for kids seen more than once. */
+function fetchBudget(cooldownMs: number, now: () => number) {
+  let spent: number[] = [];
+  const recent = () => {
+    spent = spent.filter((at) => now() - at < cooldownMs);
+    return spent.length;
+  };
+  return {
+    available: (seenBefore: boolean) => {
+      const used = recent();
+      return used === 0 || (seenBefore && used < FETCHES_PER_COOLDOWN);
+    },
+    spend: () => void spent.push(now()),
   };
 }
 
