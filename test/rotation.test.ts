@@ -378,4 +378,46 @@ describe('npm run audit -- rotations', () => {
     expect(output).toMatch(/^[0-9a-f-]{36} {2}rota0001 {2}completed {2}started \S+ by admin@example\.com$/m);
     expect(output).toMatch(/^ {2}\S+ {2}secret\.test +success +200 {2}[0-9a-f-]{36} {2}by admin@example\.com$/m);
   });
+
+  test('when a reviewer lists rotations, then the create step names the secret it made', async () => {
+    let output = '';
+    await runAuditCli(['rotations', '--since', '1h'], { DATABASE_URL: auditorDatabaseUrl() }, (text) => {
+      output += text;
+    });
+
+    expect(output).toMatch(/^ {2}\S+ {2}secret\.create +success +201 {2}[0-9a-f-]{36} {2}by admin@example\.com$/m);
+  });
+
+  test.each([
+    ['json', (text: string) => JSON.parse(text.split('\n')[0] ?? '').steps[0]],
+    ['csv', (text: string) => text.split('\r\n')[1]?.split(',')],
+  ] as const)(
+    'when a reviewer asks for --format %s, then each rotation and its steps come in that format',
+    async (format, first) => {
+      let output = '';
+      const code = await runAuditCli(
+        ['rotations', '--since', '1h', '--format', format],
+        { DATABASE_URL: auditorDatabaseUrl() },
+        (text) => {
+          output += text;
+        },
+      );
+
+      expect(code).toBe(0);
+      if (format === 'json')
+        expect(first(output)).toMatchObject({
+          action: 'secret.create',
+          outcome: 'success',
+          secret_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        });
+      else {
+        expect(
+          output.startsWith(
+            'rotation_id,api_key,state,started_at,started_by,step_at,action,outcome,status,secret_id,actor\r\n',
+          ),
+        ).toBe(true);
+        expect(first(output)).toHaveLength(11);
+      }
+    },
+  );
 });

@@ -30,6 +30,9 @@ function csvCell(value: string | number | null): string {
   return /[",;\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
+/** One CSV line of cells, each defused and quoted as csvCell says. */
+export const toCsvCells = (cells: Array<string | number | null>) => `${cells.map(csvCell).join(',')}\r\n`;
+
 export function toCsvLine(event: AuditEventView): string {
   const cells = [
     event.id,
@@ -48,7 +51,7 @@ export function toCsvLine(event: AuditEventView): string {
     event.user_agent,
     event.rotation_id,
   ];
-  return `${cells.map(csvCell).join(',')}\r\n`;
+  return toCsvCells(cells);
 }
 
 export const toNdjsonLine = (event: AuditEventView) => `${JSON.stringify(event)}\n`;

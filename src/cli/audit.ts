@@ -25,7 +25,8 @@ Commands:
                       Exit codes: 0 intact; 1 broken, diverged_from_anchor or truncated; 2 a usage or
                       connection error; 3 the file held no anchor at all.
   query               Print matching events, newest first, streamed.
-  rotations           List rotations (newest first) with every audited step and its actor; takes --since.
+  rotations           List rotations (newest first) with every audited step, its actor and the secret it
+                      touched (for a create, the one made); takes --since and --format text|json|csv.
 
 Query options:
   --since <when>      7d, 24h, 30m, or an ISO 8601 time (inclusive)
@@ -103,7 +104,10 @@ export async function runAuditCli(
   }
   if (!['verify', 'query', 'rotations'].includes(command)) throw new Error(`unknown command "${command}"; see --help`);
   if (!env.DATABASE_URL) throw new Error('DATABASE_URL is required');
-  const format = oneOf(['ndjson', 'csv', 'json'] as const, values.format, 'format') ?? 'ndjson';
+  const format =
+    command === 'rotations'
+      ? 'ndjson'
+      : (oneOf(['ndjson', 'csv', 'json'] as const, values.format, 'format') ?? 'ndjson');
   const filter = command === 'query' ? queryFilter(values) : undefined;
   const db = createDatabase({
     connectionString: env.DATABASE_URL,
@@ -114,7 +118,8 @@ export async function runAuditCli(
   });
   try {
     if (command === 'rotations') {
-      await printRotations(db, queryFilter(values).since, out);
+      const rotationsFormat = oneOf(['text', 'json', 'csv'] as const, values.format, 'format') ?? 'text';
+      await printRotations(db, queryFilter(values).since, out, rotationsFormat);
       return 0;
     }
     if (!filter) {
