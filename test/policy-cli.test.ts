@@ -39,6 +39,38 @@ describe('npm run policy -- check', () => {
     expect(output).toMatch(/grants\.1\.actions\.0/);
     expect(output).toMatch(/exactly one of group or email/);
   });
+
+  test('when one grant has three problems, then all three are named, not only the first', () => {
+    const three = file(
+      'three.yaml',
+      'accounts: [abcd1234]\ngrants:\n  - {group: "payments team", actions: [secrets:read, secrets:fly]}\n',
+    );
+
+    const { code, output } = run('check', three);
+
+    expect(code).toBe(1);
+    expect(output).toMatch(/grants\.0\.group: must be a group name/);
+    expect(output).toMatch(/grants\.0\.actions\.1/);
+    expect(output).toMatch(/grants\.0: must list accounts/);
+  });
+
+  test('when a group name has a space, which proxy headers and can-i refuse, then check refuses it too', () => {
+    const spaced = file(
+      'spaced.yaml',
+      'accounts: [abcd1234]\ngrants:\n  - {group: "team payments", actions: [audit:read]}\n',
+    );
+
+    expect(run('check', spaced)).toMatchObject({
+      code: 1,
+      output: expect.stringMatching(/grants\.0\.group: must be a group name/),
+    });
+  });
+});
+
+describe('npm run policy -- an unknown command', () => {
+  test('when the command is unknown, then it is named as unknown, not answered as a missing --policy', () => {
+    expect(run('frobnicate')).toEqual({ code: 2, output: 'policy: unknown command "frobnicate"; see --help\n' });
+  });
 });
 
 describe('npm run policy -- can-i', () => {

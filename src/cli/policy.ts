@@ -90,15 +90,13 @@ export function runPolicyCli(args: string[], env: NodeJS.ProcessEnv, out: (text:
       out(`ok: ${policy.accounts.size} accounts, ${policy.grants.length} grants\n`);
       return 0;
     }
+    if (command !== 'can-i' && command !== 'explain') throw new UsageError(`unknown command "${command}"; see --help`);
     const file = values.policy ?? env.ACCESS_POLICY_FILE;
     if (!file) throw new UsageError('--policy FILE (or ACCESS_POLICY_FILE) is required');
     if (command === 'can-i') return canI(loadPolicy(file), identityFrom(values), rest, out);
-    if (command === 'explain') {
-      const identity = identityFrom(values);
-      out(`${JSON.stringify({ ...identity, ...capabilities(loadPolicy(file), identity) }, null, 2)}\n`);
-      return 0;
-    }
-    throw new UsageError(`unknown command "${command}"; see --help`);
+    const identity = identityFrom(values); // explain
+    out(`${JSON.stringify({ ...identity, ...capabilities(loadPolicy(file), identity) }, null, 2)}\n`);
+    return 0;
   } catch (error) {
     if (error instanceof PolicyError) return said(out, `${error.message}\n`, 1);
     if (error instanceof UsageError) return said(out, `policy: ${error.message}\n`, 2);

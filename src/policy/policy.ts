@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { isGroupName } from '../identity/identity-values.ts';
 import { API_KEY_PATTERN } from '../vonage/identifiers.ts';
 
 /**
@@ -13,9 +14,10 @@ export type Action = (typeof ACTIONS)[number];
 
 const apiKeySchema = z.string().regex(API_KEY_PATTERN, 'must be 6-32 letters or digits');
 
-const grantSchema = z
+/** Each field on its own; the rules across fields are checked beside them, so every problem is named. */
+const grantFields = z
   .object({
-    group: z.string().min(1).optional(),
+    group: z.string().refine(isGroupName, 'must be a group name: printable ASCII, no spaces or commas').optional(),
     email: z.email().optional(),
     accounts: z
       .array(z.union([z.literal('*'), apiKeySchema]))
@@ -23,32 +25,33 @@ const grantSchema = z
       .optional(),
     actions: z.array(z.enum(ACTIONS)).min(1),
   })
-  .strict()
-  .refine(
-    (grant) => (grant.group === undefined) !== (grant.email === undefined),
-    'must name exactly one of group or email',
-  )
-  .refine(
-    (grant) => grant.accounts !== undefined || grant.actions.every((action) => action === 'audit:read'),
-    'must list accounts when it grants secrets:* actions',
+  .strict();
+type GrantFields = z.infer<typeof grantFields>;
+
+const policyFields = z.object({ accounts: z.array(apiKeySchema).min(1), grants: z.array(z.unknown()) }).strict();
+
+const issuesOf = (error: z.ZodError, prefix: string) =>
+  error.issues.map(
+    (issue) => `${[prefix, ...issue.path].filter((p) => p !== '').join('.') || '(document)'}: ${issue.message}`,
   );
 
-const policySchema = z
-  .object({ accounts: z.array(apiKeySchema).min(1), grants: z.array(grantSchema) })
-  .strict()
-  .superRefine((policy, ctx) => {
-    policy.grants.forEach((grant, index) => {
-      for (const account of grant.accounts ?? []) {
-        if (account !== '*' && !policy.accounts.includes(account)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['grants', index, 'accounts'],
-            message: `"${account}" is not in the top-level accounts list`,
-          });
-        }
-      }
-    });
-  });
+/** Every problem of one grant: its fields', and the rules across them, read from the raw grant. */
+function grantProblems(raw: unknown, index: number, accounts: readonly string[]): string[] {
+  const at = `grants.${index}`;
+  const parsed = grantFields.safeParse(raw);
+  const problems = parsed.success ? [] : issuesOf(parsed.error, at);
+  const grant = (raw && typeof raw === 'object' ? raw : {}) as Partial<Record<keyof GrantFields, unknown>>;
+  if ((grant.group === undefined) === (grant.email === undefined))
+    problems.push(`${at}: must name exactly one of group or email`);
+  const actions = Array.isArray(grant.actions) ? grant.actions : [];
+  if (grant.accounts === undefined && actions.some((action) => action !== 'audit:read'))
+    problems.push(`${at}: must list accounts when it grants secrets:* actions`);
+  for (const account of Array.isArray(grant.accounts) ? grant.accounts : []) {
+    if (account !== '*' && typeof account === 'string' && !accounts.includes(account))
+      problems.push(`${at}.accounts: "${account}" is not in the top-level accounts list`);
+  }
+  return problems;
+}
 
 export interface Grant {
   group?: string;
@@ -79,16 +82,19 @@ export function parsePolicy(text: string, source: string): Policy {
   } catch (error) {
     throw new PolicyError(source, [`not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`]);
   }
-  const parsed = policySchema.safeParse(document);
-  if (!parsed.success) {
-    throw new PolicyError(
-      source,
-      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(document)'}: ${issue.message}`),
-    );
-  }
+  const parsed = policyFields.safeParse(document);
+  const raw = (document && typeof document === 'object' ? document : {}) as { accounts?: unknown; grants?: unknown };
+  const accounts = Array.isArray(raw.accounts) ? raw.accounts.filter((a): a is string => typeof a === 'string') : [];
+  const grants = Array.isArray(raw.grants) ? raw.grants : [];
+  const problems = [
+    ...(parsed.success ? [] : issuesOf(parsed.error, '')),
+    ...grants.flatMap((grant, index) => grantProblems(grant, index, accounts)),
+  ];
+  if (problems.length > 0 || !parsed.success) throw new PolicyError(source, problems);
+  const valid = grants as GrantFields[];
   return {
     accounts: new Set(parsed.data.accounts),
-    grants: parsed.data.grants.map((grant) => ({
+    grants: valid.map((grant) => ({
       group: grant.group,
       email: grant.email?.toLowerCase(),
       accounts: grant.accounts?.includes('*') ? '*' : new Set(grant.accounts ?? []),
