@@ -1,7 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import express from 'express';
 import supertest from 'supertest';
-import { withDevSignIn } from '../src/dev/dev-sign-in.ts';
+import { readFileSync } from 'node:fs';
+import { devIdentities, withDevSignIn } from '../src/dev/dev-sign-in.ts';
 import { parsePolicy } from '../src/policy/policy.ts';
 import { TEST_POLICY } from './support/harness.ts';
 
@@ -31,5 +32,19 @@ describe('POST /dev/sign-in', () => {
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/console/');
     expect(res.headers['set-cookie']?.[0]).toMatch(/HttpOnly; SameSite=Strict/);
+  });
+});
+
+describe('the dev identity', () => {
+  test('when /v1/me is asked through the dev server, then it says where to switch identity, for the console link', async () => {
+    const res = await http.get('/v1/me');
+
+    expect(res.headers['x-dev-sign-in']).toBe('/dev/sign-in');
+  });
+
+  test('when the dev policy gives developers everything, then the first identity offered is the one the banner uses', () => {
+    const [first] = devIdentities(parsePolicy(readFileSync('src/dev/dev-policy.yaml', 'utf8'), 'dev policy'));
+
+    expect(first).toMatchObject({ email: 'developers@dev.example', groups: ['developers'] });
   });
 });

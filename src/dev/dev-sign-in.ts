@@ -66,6 +66,8 @@ export function devSignIn(policy: Policy): Router {
     res.cookie(COOKIE, String(index), { httpOnly: true, sameSite: 'strict', path: '/' }).redirect(303, '/console/');
   });
   router.use((req, res, next) => {
+    // The console shows a "Switch identity" link when /v1/me says where (only this dev server does).
+    if (req.path === '/v1/me') res.set('X-Dev-Sign-In', '/dev/sign-in');
     const identity = chosen(req, identities);
     if (!identity && req.path === '/console/') return res.redirect(302, '/dev/sign-in');
     if (identity && req.headers['x-forwarded-email'] === undefined) {

@@ -6,11 +6,11 @@ import { loadConfig } from '../config.ts';
 import type { Database } from '../database.ts';
 import { createLogger } from '../logger.ts';
 import { migrateToLatest } from '../migrate.ts';
-import { loadPolicy } from '../policy/policy.ts';
+import { loadPolicy, type Policy } from '../policy/policy.ts';
 import { serve, shutdownOnSignals } from '../server.ts';
 import { buildGateway } from '../wiring.ts';
 import { buildConsole } from '../../tools/build-console.ts';
-import { withDevSignIn } from './dev-sign-in.ts';
+import { devIdentities, withDevSignIn } from './dev-sign-in.ts';
 import { startVonageSandbox } from './vonage-sandbox.ts';
 
 /**
@@ -79,11 +79,14 @@ async function main(): Promise<void> {
   });
   shutdownOnSignals(running, logger);
   running.server.once('close', () => void Promise.all([sandbox.close(), stopWatching()]));
-  printBanner(running.url, config.accessPolicyFile);
+  printBanner(running.url, config.accessPolicyFile, policy);
 }
 
-function printBanner(url: string, policyFile: string): void {
-  const headers = `-H 'X-Forwarded-Email: dev@example.com' -H 'X-Forwarded-Groups: developers'`;
+function printBanner(url: string, policyFile: string, policy: Policy): void {
+  // The same identity the sign-in page offers first, so one developer is one actor in the audit log.
+  const [you] = devIdentities(policy);
+  const groups = you?.groups.length ? ` -H 'X-Forwarded-Groups: ${you.groups.join(',')}'` : '';
+  const headers = `-H 'X-Forwarded-Email: ${you?.email ?? 'dev@example.com'}'${groups}`;
   console.log(`
 Vonage Secrets Gateway (dev sandbox) listening on ${url} (loopback only)
   database: embedded PGlite in ${dataDir}   upstream: built-in Vonage sandbox (2-secret limit, last-secret rule)

@@ -18,6 +18,11 @@ export interface Stage {
   url: string;
   parts: OpenGateway;
   browser: Browser;
+  /**
+   * Console errors, page errors and failed requests of every page so far. A refusal from /v1 that a flow
+   * provokes on purpose (a 403, a 409) is the API answering, which the page shows; anything else is a fault.
+   */
+  browserErrors: string[];
   as(headers: Record<string, string>): Promise<{ context: BrowserContext; page: Page }>;
   close(): Promise<void>;
 }
@@ -39,10 +44,25 @@ export async function startStage(): Promise<Stage> {
     ],
   });
   const contexts: BrowserContext[] = [];
+  const browserErrors: string[] = [];
+  const watch = (page: Page) => {
+    page.on('pageerror', (error) => browserErrors.push(`page error: ${error.message}`));
+    page.on('requestfailed', (request) => {
+      // A download handed to the browser, or a page navigating away, is not a failure.
+      if (request.failure()?.errorText !== 'net::ERR_ABORTED') browserErrors.push(`failed: ${request.url()}`);
+    });
+    page.on('console', (message) => {
+      const from = message.location().url;
+      const apiRefusal = message.text().startsWith('Failed to load resource') && from.startsWith(`${url}/v1/`);
+      if (message.type() === 'error' && !apiRefusal) browserErrors.push(`console: ${message.text()} (${from})`);
+    });
+    return page;
+  };
   return {
     url,
     parts,
     browser,
+    browserErrors,
     async as(headers) {
       const context = await browser.newContext({
         extraHTTPHeaders: headers,
@@ -51,7 +71,7 @@ export async function startStage(): Promise<Stage> {
       });
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
       contexts.push(context);
-      return { context, page: await context.newPage() };
+      return { context, page: watch(await context.newPage()) };
     },
     async close() {
       for (const context of contexts) await context.close();

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { asCaller, MASTER_KEY, SUB_KEY } from '../support/harness.ts';
 import { expectAccessible, hasCount, shot, type Stage, startStage, until, visible } from './browser.ts';
 
@@ -13,6 +13,10 @@ let stage: Stage;
 beforeAll(async () => {
   stage = await startStage();
 }, 60_000);
+afterEach(() => {
+  const errors = stage.browserErrors.splice(0);
+  expect(errors).toEqual([]);
+});
 afterAll(async () => {
   await stage.close();
 });
@@ -166,5 +170,25 @@ describe('the console', () => {
       .orderBy('id')
       .execute();
     expect(steps.map((s) => s.action)).toEqual(['secret.create', 'secret.test', 'secret.revoke']);
+  });
+
+  test('when a reviewer opens a link with a bad filter, then the page says which field and why, with no retry button', async () => {
+    const { page } = await stage.as(reviewer);
+    await page.goto(`${stage.url}/console/#/audit?since=last-tuesday`);
+
+    const failure = page.getByRole('alert').filter({ hasText: 'The audit filter is not valid.' });
+    await visible(failure);
+    await visible(failure.getByText(/since is not a time/));
+    await hasCount(failure.getByRole('button', { name: 'Try again' }), 0);
+    await expectAccessible(page);
+  });
+
+  test('when someone without audit:read opens a shared #/audit link, then the page says why the audit log is not shown', async () => {
+    const { page } = await stage.as(reader);
+    await page.goto(`${stage.url}/console/#/audit`);
+
+    await visible(page.getByRole('status').filter({ hasText: 'The audit log needs the audit:read action' }));
+    await hasCount(page.getByRole('link', { name: 'Audit log' }), 0);
+    await expectAccessible(page);
   });
 });

@@ -21,24 +21,39 @@ function useRoute(): { page: string; params: URLSearchParams } {
   return route;
 }
 
+/** /v1/me, and where to switch identity when the server is the dev sandbox (it says so in a header). */
+async function whoAmI() {
+  const answer = await api.GET('/v1/me');
+  const me = await unwrap(Promise.resolve(answer));
+  return { ...me, switchIdentity: answer.response.headers.get('X-Dev-Sign-In') };
+}
+
 export function App() {
-  const [me, reload] = useLoad(() => unwrap(api.GET('/v1/me')), 'me');
+  const [me, reload] = useLoad(whoAmI, 'me');
   const route = useRoute();
   if (me.state === 'loading') return html`<main><${Loading} what="who you are" /></main>`;
   if (me.state === 'failed')
     return html`<main><h1>Vonage Secrets Gateway</h1><${Failure} error=${me.error} retry=${reload} /></main>`;
   const reviewer = me.value.actions.includes('audit:read');
   const page = route.page === 'audit' && reviewer ? 'audit' : 'secrets';
+  // A shared #/audit link opened by someone without audit:read says so, instead of quietly showing Secrets.
+  const refused =
+    route.page === 'audit' && !reviewer
+      ? html`<p class="state notice" role="status">The audit log needs the audit:read action, which the access
+          policy does not give you. Ask the security team to add you to a group that has it.</p>`
+      : null;
   return html`
     <header>
       <h1>Vonage Secrets Gateway</h1>
-      <p class="who">Signed in as <strong>${me.value.email}</strong>${me.value.groups.length > 0 && ` (${me.value.groups.join(', ')})`}</p>
+      <p class="who">Signed in as <strong>${me.value.email}</strong>${me.value.groups.length > 0 && ` (${me.value.groups.join(', ')})`}
+        ${me.value.switchIdentity?.startsWith('/dev/') && html` <a href=${me.value.switchIdentity}>Switch identity</a>`}</p>
       <nav aria-label="Sections">
         <a href="#/secrets" aria-current=${page === 'secrets' ? 'page' : undefined}>Secrets</a>
         ${reviewer && html`<a href="#/audit" aria-current=${page === 'audit' ? 'page' : undefined}>Audit log</a>`}
       </nav>
     </header>
     <main>
+      ${refused}
       ${page === 'audit' ? html`<${AuditPage} params=${route.params} />` : html`<${SecretsPage} me=${me.value} />`}
     </main>`;
 }

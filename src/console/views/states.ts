@@ -1,5 +1,5 @@
 import { html } from 'htm/preact';
-import { describeProblem } from '../api.ts';
+import { describeProblem, isRetryable } from '../api.ts';
 
 /** Loading, empty and error states, designed rather than blank; each says what to do next. */
 
@@ -8,10 +8,11 @@ export const Loading = ({ what }: { what: string }) => html`<p class="state" rol
 export const Empty = ({ title, children }: { title: string; children?: unknown }) =>
   html`<div class="state empty" role="status"><h3>${title}</h3>${children}</div>`;
 
+/** "Try again" only where a second try can work (a limit, an outage, no connection), never for a refusal. */
 export function Failure({ error, retry }: { error: unknown; retry?: () => void }) {
   return html`<div class="state failure" role="alert">
     <p>${describeProblem(error)}</p>
-    ${retry && html`<button type="button" onClick=${retry}>Try again</button>`}
+    ${retry && isRetryable(error) && html`<button type="button" onClick=${retry}>Try again</button>`}
   </div>`;
 }
 
