@@ -73,7 +73,7 @@ describe('npm run dev', () => {
     expect(first.banner).toContain(`/v1/me`);
     expect(first.banner).toContain('npm run dev -- --reset');
     // One developer is one actor: the curls act as the identity the sign-in page offers first.
-    expect(first.banner).toContain(`-H 'X-Forwarded-Email: developers@dev.example' -H 'X-Forwarded-Groups: developers'`);
+    expect(first.banner).toContain(`-H 'X-Forwarded-Email: testers@dev.example' -H 'X-Forwarded-Groups: testers'`);
     const statuses = [];
     for (let i = 0; i < 3; i += 1)
       statuses.push(
