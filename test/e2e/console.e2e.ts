@@ -149,13 +149,28 @@ describe('the console', () => {
     const card = account(page, MASTER_KEY);
     const [before] = stage.parts.vonage.secretsOf(MASTER_KEY);
 
-    await card.getByRole('button', { name: 'Rotate the oldest secret' }).click();
+    await expect(card.getByLabel('Secret to retire').inputValue()).resolves.toBe(before?.id);
+    await card.getByRole('button', { name: 'Rotate', exact: true }).click();
     await visible(card.getByRole('heading', { name: /Rotation in progress/ }));
     const value = await card.getByLabel('New secret value').inputValue();
     expect(value).toMatch(/^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{24}$/);
+    await card.getByRole('button', { name: 'Copy' }).click();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(value);
+    await visible(card.getByRole('row').filter({ hasText: before?.id }).getByText('retiring (rotation)'));
+    await visible(card.getByText('new (rotation)'));
+    expect(await card.getByRole('button', { name: `Revoke ${before?.id}` }).isDisabled()).toBe(true);
+    // The other account has 2 secrets: its form says what discarding one means, and that it is brand new.
+    const discard = account(page, SUB_KEY).locator('label.discard');
+    await visible(discard.getByText(/cancelling the rotation later will not bring it back/));
+    await visible(discard.getByText(/It was created \d+ minutes ago/));
     await expectAccessible(page);
     await shot(page, '6-rotation-awaiting-cutover');
     await card.getByRole('button', { name: 'Consumers switched: complete' }).click();
+    // Completing revokes the old secret, so it is confirmed like any revoke: by typing the start of its id.
+    const complete = card.getByRole('button', { name: 'Complete', exact: true });
+    expect(await complete.isDisabled()).toBe(true);
+    await card.getByLabel(/to complete the rotation/).fill(before?.id.slice(0, 8) ?? '');
+    await complete.click();
     await hasCount(card.getByRole('heading', { name: /Rotation in progress/ }), 0);
 
     const after = stage.parts.vonage.secretsOf(MASTER_KEY);

@@ -2,6 +2,7 @@ import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { api, describeProblem, unwrap } from '../api.ts';
 import { generateSecret, SECRET_RULE, SECRET_RULE_TEXT } from '../../vonage/secret-rules.ts';
+import { ShownOnce } from './confirm.ts';
 import { Reason } from './states.ts';
 
 interface Props {
@@ -19,7 +20,6 @@ export function CreateSecret({ apiKey, allowed, secretCount, onCreated }: Props)
   const [shown, setShown] = useState<{ id: string; value: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [copied, setCopied] = useState(false);
   const reasonId = `create-reason-${apiKey}`;
   const ownInvalid = mode === 'own' && own !== '' && !SECRET_RULE.test(own);
 
@@ -48,7 +48,6 @@ export function CreateSecret({ apiKey, allowed, secretCount, onCreated }: Props)
 
   function done() {
     setShown(null);
-    setCopied(false);
     setOpen(false);
   }
 
@@ -57,19 +56,11 @@ export function CreateSecret({ apiKey, allowed, secretCount, onCreated }: Props)
     setError(null);
   }
 
-  async function copy() {
-    if (!shown) return;
-    await navigator.clipboard.writeText(shown.value);
-    setCopied(true);
-  }
-
   if (shown) {
     return html`<section class="new-secret" aria-labelledby=${`new-${apiKey}`}>
       <h4 id=${`new-${apiKey}`}>New secret ${shown.id} created</h4>
       <p class="warning">Copy it now. It will not be shown again, and the gateway does not keep it.</p>
-      <label>Secret value <input readonly value=${shown.value} class="mono" size="28" /></label>
-      <button type="button" onClick=${copy}>Copy</button>
-      <span role="status" class="copied">${copied ? 'Copied to the clipboard.' : ''}</span>
+      <${ShownOnce} label="Secret value" value=${shown.value} />
       <button type="button" onClick=${done}>Done</button>
     </section>`;
   }

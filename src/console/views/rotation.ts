@@ -1,36 +1,39 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { api, describeProblem, type Secret, unwrap } from '../api.ts';
+import { ShownOnce, TypedConfirm } from './confirm.ts';
 import { Reason } from './states.ts';
-import { useLoad } from './use-load.ts';
+import type { Loaded } from './use-load.ts';
+
+type Rotation = Awaited<ReturnType<typeof loadRotations>>[number];
+export const loadRotations = async (apiKey: string) =>
+  (await unwrap(api.GET('/v1/accounts/{apiKey}/rotations', { params: { path: { apiKey } } }))).rotations;
+
+const IN_PROGRESS = ['creating', 'testing', 'awaiting_cutover', 'completing', 'cancelling'];
+export const inProgress = (rotations: Loaded<Rotation[]>) =>
+  rotations.state === 'ready' ? rotations.value.find((r) => IN_PROGRESS.includes(r.state)) : undefined;
 
 interface Props {
   apiKey: string;
   secrets: Secret[];
+  rotations: Loaded<Rotation[]>;
   allowed: boolean;
   staleAfterHours: number;
   onChanged: () => void;
 }
 
+const HOUR_MS = 3_600_000;
+
 /**
- * The rotation wizard: start (the gateway creates and tests a new secret) → copy the new secret →
- * "consumers switched" → complete (the old secret is revoked). A rotation already awaiting cutover is
- * shown first, flagged when stale, with its two ways out.
+ * The rotation wizard: pick the secret to retire → start (the gateway creates and tests a new secret) →
+ * copy the new secret → "consumers switched" → complete, confirmed by typing the retired secret's start.
+ * A rotation in progress is shown first, flagged when stale, with its two ways out.
  */
-export function RotationPanel({ apiKey, secrets, allowed, staleAfterHours, onChanged }: Props) {
-  const [rotations, reload] = useLoad(
-    async () => (await unwrap(api.GET('/v1/accounts/{apiKey}/rotations', { params: { path: { apiKey } } }))).rotations,
-    `rotations-${apiKey}`,
-  );
+export function RotationPanel({ apiKey, secrets, rotations, allowed, staleAfterHours, onChanged }: Props) {
   const [shown, setShown] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [discardOk, setDiscardOk] = useState(false);
-  const open = rotations.state === 'ready' ? rotations.value.find((r) => r.state === 'awaiting_cutover') : undefined;
-  const refresh = () => {
-    reload();
-    onChanged();
-  };
+  const [completing, setCompleting] = useState(false);
   async function act(work: () => Promise<unknown>) {
     setBusy(true);
     setError(null);
@@ -40,52 +43,88 @@ export function RotationPanel({ apiKey, secrets, allowed, staleAfterHours, onCha
       setError(describeProblem(problem));
     } finally {
       setBusy(false);
-      refresh();
+      setCompleting(false);
+      onChanged();
     }
   }
-  const path = (id: string) => ({ params: { path: { apiKey, rotationId: id } } });
-  const start = (retire: string, discard: string | undefined) =>
-    act(async () => {
-      const body = { retire_secret_id: retire, ...(discard ? { discard_secret_id: discard } : {}) };
-      const started = await unwrap(api.POST('/v1/accounts/{apiKey}/rotations', { params: { path: { apiKey } }, body }));
-      setShown(started.secret ?? null);
-    });
   if (!allowed) {
     return html`<p><button type="button" disabled aria-describedby=${`rotate-reason-${apiKey}`}>Rotate</button>
       <${Reason} id=${`rotate-reason-${apiKey}`} text=${`needs secrets:create and secrets:revoke on ${apiKey}`} /></p>`;
   }
+  const open = inProgress(rotations);
+  const path = (id: string) => ({ params: { path: { apiKey, rotationId: id } } });
+  const finish = (id: string, step: 'complete' | 'cancel') =>
+    act(async () => {
+      const url = `/v1/accounts/{apiKey}/rotations/{rotationId}/${step}` as const;
+      await unwrap(api.POST(url, path(id)));
+      setShown(null);
+    });
   if (open) {
-    const hours = Math.floor((Date.now() - Date.parse(open.updated_at)) / 3_600_000);
-    return html`<section class=${`rotation ${hours > staleAfterHours ? 'stale' : ''}`} aria-labelledby=${`rot-${apiKey}`}>
-      <h4 id=${`rot-${apiKey}`}>Rotation in progress: awaiting cutover${hours > staleAfterHours ? ' (stale)' : ''}</h4>
-      <p>Started ${open.started_at} by ${open.started_by}. New secret <code>${open.new_secret?.id}</code>; the old one
-        (<code>${open.retire_secret_id}</code>) is still live.${hours > staleAfterHours ? ` It has waited ${hours} hours: two secrets are live.` : ''}</p>
+    const hours = Math.floor((Date.now() - Date.parse(open.updated_at)) / HOUR_MS);
+    const stale = open.state === 'awaiting_cutover' && hours > staleAfterHours;
+    return html`<section class=${`rotation ${stale ? 'stale' : ''}`} aria-labelledby=${`rot-${apiKey}`}>
+      <h4 id=${`rot-${apiKey}`}>Rotation in progress: ${open.state.replace('_', ' ')}${stale ? ' (stale)' : ''}</h4>
+      <p>Started ${open.started_at} by ${open.started_by}. New secret <code>${open.new_secret?.id}</code>; the one it
+        retires (<code>${open.retire_secret_id}</code>) is still live.${stale ? ` It has waited ${hours} hours: two secrets are live.` : ''}</p>
       ${
         shown &&
-        html`<p class="warning">New secret, shown once: <input readonly class="mono" size="28" aria-label="New secret value"
-        value=${shown} /> Move every consumer to it, then complete.</p>`
+        html`<p class="warning">The new secret is shown once: move every consumer to it, then complete.</p>
+          <p><${ShownOnce} label="New secret value" value=${shown} /></p>`
       }
-      <button type="button" disabled=${busy} onClick=${() => act(() => unwrap(api.POST('/v1/accounts/{apiKey}/rotations/{rotationId}/complete', path(open.id))).then(() => setShown(null)))}>
-        Consumers switched: complete</button>
-      <button type="button" disabled=${busy} onClick=${() => act(() => unwrap(api.POST('/v1/accounts/{apiKey}/rotations/{rotationId}/cancel', path(open.id))).then(() => setShown(null)))}>
-        Cancel rotation</button>
+      ${
+        completing
+          ? html`<${TypedConfirm} secretId=${open.retire_secret_id} button="Complete"
+              what=${`complete the rotation and revoke the old secret ${open.retire_secret_id}`}
+              onConfirm=${() => finish(open.id, 'complete')} onCancel=${() => setCompleting(false)} />`
+          : html`<button type="button" disabled=${busy || open.state !== 'awaiting_cutover'} onClick=${() => setCompleting(true)}>
+              Consumers switched: complete</button>
+            <button type="button" disabled=${busy} onClick=${() => finish(open.id, 'cancel')}>Cancel rotation</button>`
+      }
       ${error && html`<p class="error" role="alert">${error}</p>`}
     </section>`;
   }
+  return html`<${StartRotation} apiKey=${apiKey} secrets=${secrets} busy=${busy} error=${error}
+    onStart=${(body: { retire_secret_id: string; discard_secret_id?: string }) =>
+      act(async () => {
+        const started = await unwrap(
+          api.POST('/v1/accounts/{apiKey}/rotations', { params: { path: { apiKey } }, body }),
+        );
+        setShown(started.secret ?? null);
+      })} />`;
+}
+
+interface StartProps {
+  apiKey: string;
+  secrets: Secret[];
+  busy: boolean;
+  error: string | null;
+  onStart: (body: { retire_secret_id: string; discard_secret_id?: string }) => void;
+}
+
+/** Which secret to retire (the oldest by default) and, with two, the other one's discard said plainly. */
+function StartRotation({ apiKey, secrets, busy, error, onStart }: StartProps) {
   const oldest = [...secrets].sort((a, b) => a.created_at.localeCompare(b.created_at))[0];
-  const other = secrets.find((s) => s.id !== oldest?.id);
+  const [retire, setRetire] = useState(oldest?.id ?? '');
+  const [discardOk, setDiscardOk] = useState(false);
+  const other = secrets.find((s) => s.id !== retire);
+  const minutes = other ? Math.floor((Date.now() - Date.parse(other.created_at)) / 60_000) : 0;
   const submit = (event: Event) => {
     event.preventDefault();
-    if (oldest) void start(oldest.id, other?.id);
+    if (retire) onStart({ retire_secret_id: retire, ...(other ? { discard_secret_id: other.id } : {}) });
   };
   return html`<form class="rotate" onSubmit=${submit}>
+    <label>Secret to retire
+      <select value=${retire} onChange=${(e: Event) => setRetire((e.target as HTMLSelectElement).value)}>
+        ${secrets.map((s) => html`<option value=${s.id}>${s.id.slice(0, 8)}… created ${s.created_at}</option>`)}
+      </select></label>
     ${
       other &&
-      html`<label><input type="checkbox" checked=${discardOk} onChange=${() => setDiscardOk(!discardOk)} />
-      Revoke <code>${other.id}</code> first to make room (Vonage allows 2 secrets; nothing may still use it)</label>`
+      html`<label class="discard"><input type="checkbox" checked=${discardOk} onChange=${() => setDiscardOk(!discardOk)} />
+      <span>Revoke <code>${other.id}</code> first to make room (Vonage allows 2 secrets). Nothing may still use it:
+      cancelling the rotation later will not bring it back.${minutes < 60 ? html` <strong>It was created ${minutes} minutes ago: something may have only just started using it.</strong>` : ''}</span></label>`
     }
-    <button type="submit" disabled=${busy || !oldest || (other !== undefined && !discardOk)}>Rotate the oldest secret</button>
-    <span class="hint">The gateway creates and tests a new secret; you switch consumers, then complete.</span>
+    <button type="submit" disabled=${busy || !retire || (other !== undefined && !discardOk)}>Rotate</button>
+    <span class="hint" id=${`rotate-hint-${apiKey}`}>The gateway creates and tests a new secret; you switch consumers, then complete.</span>
     ${error && html`<p class="error" role="alert">${error}</p>`}
   </form>`;
 }

@@ -1,8 +1,9 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
 import { api, describeProblem, type Me, type Secret, unwrap } from '../api.ts';
+import { TypedConfirm } from './confirm.ts';
 import { CreateSecret } from './create-secret.ts';
-import { RotationPanel } from './rotation.ts';
+import { inProgress, loadRotations, RotationPanel } from './rotation.ts';
 import { Empty, Failure, Loading, Reason } from './states.ts';
 import { useLoad } from './use-load.ts';
 
@@ -30,10 +31,16 @@ export function SecretsPage({ me }: { me: Me }) {
 
 function AccountCard(props: { apiKey: string; actions: string[]; maxAgeDays: number; staleAfterHours: number }) {
   const { apiKey, actions, maxAgeDays, staleAfterHours } = props;
-  const [secrets, reload] = useLoad(
+  const [secrets, reloadSecrets] = useLoad(
     async () => (await unwrap(api.GET('/v1/accounts/{apiKey}/secrets', { params: { path: { apiKey } } }))).secrets,
     apiKey,
   );
+  const [rotations, reloadRotations] = useLoad(() => loadRotations(apiKey), `rotations-${apiKey}`);
+  const reload = () => {
+    reloadSecrets();
+    reloadRotations();
+  };
+  const open = inProgress(rotations);
   return html`<section class="account" aria-labelledby=${`account-${apiKey}`}>
     <h3 id=${`account-${apiKey}`}>Account ${apiKey}</h3>
     ${secrets.state === 'loading' && html`<${Loading} what=${`the secrets of ${apiKey}`} />`}
@@ -42,11 +49,17 @@ function AccountCard(props: { apiKey: string; actions: string[]; maxAgeDays: num
       secrets.state === 'ready' &&
       html`
       <${SecretTable} apiKey=${apiKey} secrets=${secrets.value} canRevoke=${actions.includes('secrets:revoke')}
-        maxAgeDays=${maxAgeDays} onRevoked=${reload} />
+        maxAgeDays=${maxAgeDays} onRevoked=${reload}
+        roles=${open ? { [open.retire_secret_id]: 'retiring', ...(open.new_secret ? { [open.new_secret.id]: 'new' } : {}) } : {}} />
       <${CreateSecret} apiKey=${apiKey} allowed=${actions.includes('secrets:create')} secretCount=${secrets.value.length}
         onCreated=${reload} />
-      <${RotationPanel} apiKey=${apiKey} secrets=${secrets.value} staleAfterHours=${staleAfterHours} onChanged=${reload}
-        allowed=${actions.includes('secrets:create') && actions.includes('secrets:revoke')} />`
+      ${rotations.state === 'failed' && html`<${Failure} error=${rotations.error} retry=${reloadRotations} />`}
+      ${
+        rotations.state === 'ready' &&
+        html`<${RotationPanel} apiKey=${apiKey} secrets=${secrets.value} rotations=${rotations}
+          staleAfterHours=${staleAfterHours} onChanged=${reload}
+          allowed=${actions.includes('secrets:create') && actions.includes('secrets:revoke')} />`
+      }`
     }
   </section>`;
 }
@@ -54,12 +67,14 @@ function AccountCard(props: { apiKey: string; actions: string[]; maxAgeDays: num
 interface TableProps {
   apiKey: string;
   secrets: Secret[];
+  /** During a rotation: which secret is the new one and which it retires. */
+  roles: Record<string, 'new' | 'retiring'>;
   canRevoke: boolean;
   maxAgeDays: number;
   onRevoked: () => void;
 }
 
-function SecretTable({ apiKey, secrets, canRevoke, maxAgeDays, onRevoked }: TableProps) {
+function SecretTable({ apiKey, secrets, roles, canRevoke, maxAgeDays, onRevoked }: TableProps) {
   const [confirming, setConfirming] = useState<string | null>(null);
   return html`<table>
     <caption>Secrets of ${apiKey}</caption>
@@ -68,7 +83,7 @@ function SecretTable({ apiKey, secrets, canRevoke, maxAgeDays, onRevoked }: Tabl
       ${secrets.map((secret) => {
         const age = ageInDays(secret.created_at);
         return html`<tr key=${secret.id}>
-          <td class="mono">${secret.id}</td>
+          <td class="mono">${secret.id}${roles[secret.id] && html` <span class=${`role ${roles[secret.id]}`}>${roles[secret.id] === 'new' ? 'new (rotation)' : 'retiring (rotation)'}</span>`}</td>
           <td>${secret.created_at}</td>
           <td>${age} days ${age > maxAgeDays && html`<span class="overdue">overdue</span>`}</td>
           <td>${
@@ -79,7 +94,7 @@ function SecretTable({ apiKey, secrets, canRevoke, maxAgeDays, onRevoked }: Tabl
                 }}
                   onCancel=${() => setConfirming(null)} />`
               : html`<${RevokeButton} apiKey=${apiKey} secretId=${secret.id} allowed=${canRevoke} last=${secrets.length === 1}
-                  onClick=${() => setConfirming(secret.id)} />`
+                  held=${roles[secret.id] !== undefined} onClick=${() => setConfirming(secret.id)} />`
           }</td>
         </tr>`;
       })}
@@ -92,13 +107,17 @@ function RevokeButton(props: {
   secretId: string;
   allowed: boolean;
   last: boolean;
+  /** Held by the rotation in progress: complete or cancel it instead. */
+  held: boolean;
   onClick: () => void;
 }) {
   const reason = !props.allowed
     ? `needs secrets:revoke on ${props.apiKey}`
     : props.last
       ? 'Vonage never revokes the last secret'
-      : null;
+      : props.held
+        ? 'held by the rotation in progress: complete or cancel it'
+        : null;
   const id = `revoke-reason-${props.secretId}`;
   return html`<button type="button" disabled=${reason !== null} aria-describedby=${reason ? id : undefined} onClick=${props.onClick}>
       Revoke<span class="visually-hidden"> ${props.secretId}</span></button>
@@ -107,11 +126,8 @@ function RevokeButton(props: {
 
 /** Confirmation by naming the secret: its first eight characters, typed. */
 function ConfirmRevoke(props: { apiKey: string; secretId: string; onDone: () => void; onCancel: () => void }) {
-  const [typed, setTyped] = useState('');
   const [error, setError] = useState<string | null>(null);
-  const expected = props.secretId.slice(0, 8);
-  async function revoke(event: Event) {
-    event.preventDefault();
+  async function revoke() {
     try {
       const path = { apiKey: props.apiKey, secretId: props.secretId };
       await unwrap(api.DELETE('/v1/accounts/{apiKey}/secrets/{secretId}', { params: { path } }));
@@ -120,11 +136,7 @@ function ConfirmRevoke(props: { apiKey: string; secretId: string; onDone: () => 
       setError(describeProblem(problem));
     }
   }
-  return html`<form class="confirm" onSubmit=${revoke}>
-    <label>Type <code>${expected}</code> to revoke this secret
-      <input value=${typed} autocomplete="off" onInput=${(e: Event) => setTyped((e.target as HTMLInputElement).value)} /></label>
-    <button type="submit" class="danger" disabled=${typed !== expected}>Revoke</button>
-    <button type="button" onClick=${props.onCancel}>Cancel</button>
-    ${error && html`<p class="error" role="alert">${error}</p>`}
-  </form>`;
+  return html`<${TypedConfirm} secretId=${props.secretId} what="revoke this secret" button="Revoke" onConfirm=${revoke}
+      onCancel=${props.onCancel} />
+    ${error && html`<p class="error" role="alert">${error}</p>`}`;
 }
