@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runAuditCli } from '../src/cli/audit.ts';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
 
@@ -90,8 +91,16 @@ describe('npm run dev', () => {
     const second = await startDev(port);
     const kept = (await (await api(port, '/v1/accounts/abcd1234/secrets')).json()) as { secrets: unknown[] };
     const audit = (await (await api(port, '/v1/audit-events')).json()) as { events: unknown[] };
+    // The reviewers' CLI, as the banner prints it, against the embedded database over its Postgres socket.
+    const databaseUrl = /DATABASE_URL=(\S+) npm run audit -- verify/.exec(second.banner)?.[1] ?? '';
+    let verified = '';
+    const code = await runAuditCli(['verify'], { DATABASE_URL: databaseUrl }, (text) => {
+      verified += text;
+    });
     expect(kept.secrets).toHaveLength(2);
     expect(audit.events).toHaveLength(2);
+    expect(code).toBe(0);
+    expect(JSON.parse(verified)).toMatchObject({ status: 'intact', events: audit.events.length });
     await second.stop();
 
     const reset = await startDev(port, '--reset');

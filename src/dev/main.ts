@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { Kysely, PGliteDialect } from 'kysely';
 import { loadConfig } from '../config.ts';
 import type { Database } from '../database.ts';
@@ -57,7 +58,8 @@ async function main(): Promise<void> {
     throw new Error('npm run dev is a sandbox and refuses NODE_ENV=production; use npm start');
   if (process.argv.includes('--reset')) rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite: new PGlite(`${dataDir}/pglite`) }) });
+  const pglite = new PGlite(`${dataDir}/pglite`);
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
   await migrateToLatest(db);
   const sandbox = await startVonageSandbox({ ...SANDBOX, stateFile: `${dataDir}/vonage-sandbox.json` });
   const config = loadConfig(devEnvironment(sandbox.url));
@@ -71,6 +73,9 @@ async function main(): Promise<void> {
     ? await buildConsole(consoleDir, { watch: true, quiet: true })
     : async () => undefined;
   const gateway = await buildGateway(config, { policy, logger, db, rateLimitCounts: 'memory', consoleDir });
+  // The embedded database on a loopback Postgres socket, so the reviewers' CLI can be tried against it.
+  const socket = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: Number(process.env.DEV_DB_PORT ?? 0) });
+  await socket.start();
   const running = await serve(gateway, {
     port: config.port,
     host: '127.0.0.1',
@@ -78,11 +83,11 @@ async function main(): Promise<void> {
     outer: (app) => withDevSignIn(policy, app),
   });
   shutdownOnSignals(running, logger);
-  running.server.once('close', () => void Promise.all([sandbox.close(), stopWatching()]));
-  printBanner(running.url, config.accessPolicyFile, policy);
+  running.server.once('close', () => void Promise.all([sandbox.close(), stopWatching(), socket.stop()]));
+  printBanner(running.url, config.accessPolicyFile, policy, `postgres://postgres@${socket.getServerConn()}/postgres`);
 }
 
-function printBanner(url: string, policyFile: string, policy: Policy): void {
+function printBanner(url: string, policyFile: string, policy: Policy, databaseUrl: string): void {
   // The same identity the sign-in page offers first, so one developer is one actor in the audit log.
   const [you] = devIdentities(policy);
   const groups = you?.groups.length ? ` -H 'X-Forwarded-Groups: ${you.groups.join(',')}'` : '';
@@ -102,6 +107,10 @@ Try it (identity headers are trusted from loopback, as from the SSO proxy):
   curl -s ${url}/v1/accounts/abcd1234/secrets ${headers}
   curl -s -X POST ${url}/v1/accounts/abcd1234/secrets ${headers} -H 'Content-Type: application/json' -d '{"secret":"Example5ecret"}'
   curl -s ${url}/v1/audit-events ${headers}
+
+The reviewers' CLI, against the embedded database:
+  DATABASE_URL=${databaseUrl} npm run audit -- verify
+  DATABASE_URL=${databaseUrl} npm run audit -- query --since 1h --format csv
 `);
 }
 
