@@ -26,7 +26,8 @@ export interface Stack {
 
 const POLICY =
   'accounts: [abcd1234]\ngrants:\n  - group: platform-admins\n    accounts: ["*"]\n' +
-  '    actions: [secrets:read, secrets:create, secrets:revoke]\n';
+  '    actions: [secrets:read, secrets:create, secrets:revoke]\n' +
+  '  - group: security-reviewers\n    actions: [audit:read]\n';
 
 /** Starts everything; `nodeOptions` replaces the Deployment's NODE_OPTIONS (BENCH_GATEWAY_NODE_OPTIONS). */
 export async function startStack(nodeOptions = process.env.BENCH_GATEWAY_NODE_OPTIONS): Promise<Stack> {
