@@ -11,6 +11,7 @@ import { createDatabase, type Database } from '../src/database.ts';
 import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
 import { createLogger } from '../src/logger.ts';
 import { admin, type Gateway, MASTER_KEY, startGateway } from './support/harness.ts';
+import { rewriteFrom } from './support/tamper.ts';
 import { createScratchDatabase, type ScratchDatabase } from './support/scratch-db.ts';
 
 /**
@@ -71,28 +72,6 @@ const hecEvents = (records: StreamRecord[]) =>
   lines(records.map((event) => ({ time: 1, sourcetype: 'vonage:gateway:audit', event })));
 const splunkExport = (records: StreamRecord[]) =>
   lines(records.map((event) => ({ preview: false, result: { _raw: JSON.stringify(event), _time: '1' } })));
-
-/** The owner's rewrite: change one record, then recompute every later hash through the chain's own function. */
-async function rewriteFrom(owner: Kysely<Database>, seq: number): Promise<void> {
-  await owner.transaction().execute(async (trx) => {
-    await sql`alter table audit_events disable trigger user`.execute(trx);
-    await sql`alter table audit_outcomes disable trigger user`.execute(trx);
-    await sql`update audit_events set actor_email = 'someone-else@example.com' where chain_seq = ${seq}`.execute(trx);
-    await sql`do $$ declare r record; prev bytea := sha256(convert_to('vonage-secrets-gateway audit chain v1', 'UTF8'));
-      begin
-        for r in select 'e' as k, id, chain_seq from audit_events union all select 'o', event_id, chain_seq from audit_outcomes order by chain_seq loop
-          if r.k = 'e' then
-            update audit_events set chain_hash = sha256(prev || convert_to(audit_event_canonical(audit_events), 'UTF8')) where id = r.id returning chain_hash into prev;
-          else
-            update audit_outcomes set chain_hash = sha256(prev || convert_to(audit_outcome_canonical(audit_outcomes), 'UTF8')) where event_id = r.id returning chain_hash into prev;
-          end if;
-        end loop;
-        update audit_chain_head set hash = prev where id = 1;
-      end $$`.execute(trx);
-    await sql`alter table audit_events enable trigger user`.execute(trx);
-    await sql`alter table audit_outcomes enable trigger user`.execute(trx);
-  });
-}
 
 describe('npm run audit -- verify --anchors FILE: the files a reviewer hands it', () => {
   let chain: Chain;

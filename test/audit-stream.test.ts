@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from './support/eventually.ts';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { checkpointOf } from '../src/audit/anchors.ts';
 import { startDeliverer } from '../src/audit/stream/deliverer.ts';
@@ -13,11 +13,12 @@ import { watchChain } from '../src/audit/watch.ts';
 import { runAuditCli } from '../src/cli/audit.ts';
 import type { AuditStreamSettings } from '../src/audit/stream/settings.ts';
 import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
-import { createDatabase, type Database } from '../src/database.ts';
+import { createDatabase } from '../src/database.ts';
 import { createLogger } from '../src/logger.ts';
 import { chainGauges, streamGauges } from '../src/wiring.ts';
 import { type AuditSink, startAuditSink } from './support/audit-sink.ts';
 import { admin, type Gateway, MASTER_KEY, openGateway, startGateway, SUB_KEY, until } from './support/harness.ts';
+import { rewriteFrom } from './support/tamper.ts';
 import { createScratchDatabase, type ScratchDatabase } from './support/scratch-db.ts';
 
 /** The audit log leaves the building: streamed in order, at least once, by one replica; anchored outside. */
@@ -221,7 +222,7 @@ describe('npm run audit -- verify --anchors', () => {
     writeFileSync(anchors, `${JSON.stringify({ level: 'info', message: 'audit checkpoint', ...anchor })}\nnot json\n`);
     const owner = createDatabase({ connectionString: scratch.superuserUrl, logger });
     try {
-      await rewriteHistory(owner);
+      await rewriteFrom(owner, 1);
       const plain = await cli(['verify']);
       const anchored = await cli(['verify', '--anchors', anchors]);
 
@@ -319,26 +320,4 @@ async function cli(args: string[]): Promise<{ code: number; report: Record<strin
     output += text;
   });
   return { code, report: JSON.parse(output) };
-}
-
-/** What only the migration owner or a superuser can do: rewrite a record, then make the chain agree again. */
-async function rewriteHistory(owner: Kysely<Database>): Promise<void> {
-  await owner.transaction().execute(async (trx) => {
-    await sql`alter table audit_events disable trigger all`.execute(trx);
-    await sql`alter table audit_outcomes disable trigger all`.execute(trx);
-    await sql`update audit_events set actor_email = 'someone-else@example.com' where chain_seq = 1`.execute(trx);
-    await sql`do $$ declare r record; prev bytea := sha256(convert_to('vonage-secrets-gateway audit chain v1', 'UTF8'));
-      begin
-        for r in select 'e' as k, id, chain_seq from audit_events union all select 'o', event_id, chain_seq from audit_outcomes order by chain_seq loop
-          if r.k = 'e' then
-            update audit_events set chain_hash = sha256(prev || convert_to(audit_event_canonical(audit_events), 'UTF8')) where id = r.id returning chain_hash into prev;
-          else
-            update audit_outcomes set chain_hash = sha256(prev || convert_to(audit_outcome_canonical(audit_outcomes), 'UTF8')) where event_id = r.id returning chain_hash into prev;
-          end if;
-        end loop;
-        update audit_chain_head set hash = prev where id = 1;
-      end $$`.execute(trx);
-    await sql`alter table audit_events enable trigger all`.execute(trx);
-    await sql`alter table audit_outcomes enable trigger all`.execute(trx);
-  });
 }

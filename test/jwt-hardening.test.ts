@@ -74,17 +74,21 @@ describe('AUTH_JWT_PRESET=oidc-bearer: GET /v1/accounts/:apiKey/secrets', () => 
   });
 });
 
+/** The aws-alb preset against the test IdP's key server, one fetch per minute for unknown kids. */
+const albGateway = () =>
+  startGateway({
+    jwt: settingsOf({
+      AUTH_JWT_PRESET: 'aws-alb',
+      AUTH_JWT_ALB_ARN: ALB_ARN,
+      AUTH_JWT_AUDIENCE: 'client-1',
+      AUTH_JWT_PEM_URL_TEMPLATE: `${idp.url}/pem/{kid}`,
+      AUTH_JWT_JWKS_COOLDOWN_MS: 60_000,
+    }),
+  });
+
 describe('AUTH_JWT_PRESET=aws-alb: a flood of random kids', () => {
   test('when 200 tokens name 200 random kids, then the key server is asked at most once per cooldown', async () => {
-    const gateway = await startGateway({
-      jwt: settingsOf({
-        AUTH_JWT_PRESET: 'aws-alb',
-        AUTH_JWT_ALB_ARN: ALB_ARN,
-        AUTH_JWT_AUDIENCE: 'client-1',
-        AUTH_JWT_PEM_URL_TEMPLATE: `${idp.url}/pem/{kid}`,
-        AUTH_JWT_JWKS_COOLDOWN_MS: 60_000,
-      }),
-    });
+    const gateway = await albGateway();
     try {
       const signer = await idp.newKey('ES256', false);
       const before = idp.pemRequests();
@@ -107,15 +111,7 @@ describe('AUTH_JWT_PRESET=aws-alb: a flood of random kids', () => {
   });
 
   test('when a newly published key signs real traffic during the flood, then it is fetched at its second request and served', async () => {
-    const gateway = await startGateway({
-      jwt: settingsOf({
-        AUTH_JWT_PRESET: 'aws-alb',
-        AUTH_JWT_ALB_ARN: ALB_ARN,
-        AUTH_JWT_AUDIENCE: 'client-1',
-        AUTH_JWT_PEM_URL_TEMPLATE: `${idp.url}/pem/{kid}`,
-        AUTH_JWT_JWKS_COOLDOWN_MS: 60_000,
-      }),
-    });
+    const gateway = await albGateway();
     try {
       const attacker = await idp.newKey('ES256', false);
       const genuine = await idp.newKey('ES256'); // published at the key server

@@ -1,5 +1,5 @@
 import { auditTrail } from '../audit/trail.ts';
-import { AppError } from '../errors.ts';
+import { AppError, unavailable } from '../errors.ts';
 import { authorize } from '../policy/authorize.ts';
 import { rotationHolding } from '../rotation/store.ts';
 import type { AuditedInput, SecretsDeps } from './deps.ts';
@@ -15,7 +15,10 @@ export interface RevokeSecretInput extends AuditedInput {
  */
 /** A rotation in progress owns both its secrets: revoking one by hand would leave it pointing at nothing. */
 async function assertNotInRotation(deps: SecretsDeps, apiKey: string, secretId: string): Promise<void> {
-  const rotation = await rotationHolding(deps.db, apiKey, secretId);
+  // The rotations live beside the audit log: if they cannot be read, the revoke could not be audited either.
+  const rotation = await rotationHolding(deps.db, apiKey, secretId).catch((error: unknown) => {
+    throw unavailable('audit-unavailable', error);
+  });
   if (!rotation) return;
   const role = rotation.retireSecretId === secretId ? 'the secret it retires' : 'its new secret';
   throw new AppError(
