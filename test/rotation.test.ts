@@ -32,6 +32,17 @@ afterAll(async () => {
 });
 
 const ROTATIONS = '/v1/accounts/{apiKey}/rotations';
+/** A rotation row as a process that died mid-step leaves it: in `state`, with nothing after. */
+async function crashedRotation(apiKey: string, state: 'creating' | 'testing', startedBy = 'admin@example.com') {
+  const [retire] = ids(apiKey);
+  const crashedId = crypto.randomUUID();
+  await parts.gateway.app.db
+    .insertInto('rotations')
+    .values({ id: crashedId, api_key: apiKey, state, retire_secret_id: retire as string, started_by: startedBy })
+    .execute();
+  return { crashedId, retire: retire as string };
+}
+
 /** A second gateway over the same Postgres and fake Vonage, as after a restart, whose rotation lease is over. */
 const restarted = () => openGateway({ subAccounts: [...ACCOUNTS, ...RACES], vonage: parts.vonage, rotationLeaseMs: 0 });
 const ids = (apiKey: string) => parts.vonage.secretsOf(apiKey).map((s) => s.id);
@@ -193,18 +204,7 @@ describe('a rotation a crash interrupted', () => {
     'when the gateway restarts after a crash %s, then the next call revokes the orphan and goes on',
     async (_label, state) => {
       const apiKey = state === 'testing' ? 'rota0007' : 'rota0008';
-      const [retire] = ids(apiKey);
-      const crashedId = crypto.randomUUID();
-      await parts.gateway.app.db
-        .insertInto('rotations')
-        .values({
-          id: crashedId,
-          api_key: apiKey,
-          state,
-          retire_secret_id: retire as string,
-          started_by: 'admin@example.com',
-        })
-        .execute();
+      const { crashedId, retire } = await crashedRotation(apiKey, state);
       const orphan = (await parts.gateway.app.vonage.create(apiKey, 'Orphan5ecretValue')).value;
       if (state === 'testing')
         await sql`update rotations set new_secret_id = ${orphan.id} where id = ${crashedId}`.execute(
@@ -320,18 +320,7 @@ describe('DELETE /v1/accounts/:apiKey/secrets/:secretId during a rotation', () =
 describe('a crashed rotation and a secret someone else created', () => {
   test('when an engineer creates a secret after a rotation crashed mid-create, then cleaning up the rotation leaves that secret alone', async () => {
     const apiKey = 'race0005';
-    const [retire] = ids(apiKey);
-    const crashedId = crypto.randomUUID();
-    await parts.gateway.app.db
-      .insertInto('rotations')
-      .values({
-        id: crashedId,
-        api_key: apiKey,
-        state: 'creating',
-        retire_secret_id: retire as string,
-        started_by: 'x@example.com',
-      })
-      .execute();
+    const { crashedId, retire } = await crashedRotation(apiKey, 'creating', 'x@example.com');
     const engineers = await http
       .post(`/v1/accounts/${apiKey}/secrets`)
       .set(admin)
