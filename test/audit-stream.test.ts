@@ -131,7 +131,7 @@ describe('the audit stream', () => {
     try {
       await eventually(() => deliveredUpTo(), { what: 'delivery resuming', timeoutMs: 20_000, everyMs: 50 });
     } finally {
-      second.kill('SIGKILL');
+      await new Promise((resolve) => second.once('exit', resolve).kill('SIGKILL'));
     }
 
     const all = sink.deliveries.flatMap((d) => seqsOf(d.body));
@@ -142,6 +142,17 @@ describe('the audit stream', () => {
   }, 40_000);
 
   test('when two replicas run, then only one delivers', async () => {
+    // The killed worker's session (and its leadership lock) must be gone, or neither replica can lead.
+    const leaderLocks = async () =>
+      Number(
+        (
+          await sql<{
+            n: string;
+          }>`select count(*) as n from pg_locks where locktype = 'advisory' and objid = 7340916
+            and database = (select oid from pg_database where datname = current_database())`.execute(gateway.db)
+        ).rows[0]?.n,
+      );
+    await eventually(async () => (await leaderLocks()) === 0, { what: 'no stream leader left', timeoutMs: 15_000 });
     await resetCursor();
     sink.deliveries.length = 0;
     const pools = [1, 2].map(() => createDatabase({ connectionString: scratch.gatewayUrl, logger }));
