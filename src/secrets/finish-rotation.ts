@@ -32,13 +32,22 @@ function claim(deps: RotationDeps, rotation: Rotation, finish: Finish): Promise<
   throw new AppError('rotation-conflict', 409, `Rotation ${rotation.id} is ${rotation.state}, not awaiting cutover.`);
 }
 
+/** A rotation a crash left in creating or testing: cancelling it is the way to clean it up. */
+const crashedBeforeTest = (deps: RotationDeps, rotation: Rotation) =>
+  (rotation.state === 'creating' || rotation.state === 'testing') && isInterrupted(rotation, deps.rotationLeaseMs);
+
 async function finishWith(deps: RotationDeps, input: RotationInput, finish: Finish): Promise<Rotation> {
   const trail = auditTrail(deps.audit, input.attempt);
   const rotation = await trail.refusalsRecorded(async () => {
     const current = await found(deps, input);
-    return current.state === finish.done ? current : claim(deps, current, finish);
+    const asIs = current.state === finish.done || (finish === CANCEL && crashedBeforeTest(deps, current));
+    return asIs ? current : claim(deps, current, finish);
   });
   if (rotation.state === finish.done) return rotation;
+  if (rotation.state === 'creating' || rotation.state === 'testing') {
+    await cleanUpInterrupted(deps, input.attempt, rotation);
+    return (await findRotation(deps.db, rotation.apiKey, rotation.id)) ?? rotation;
+  }
   try {
     const target = finish === COMPLETE ? rotation.retireSecretId : rotation.newSecret?.id;
     if (target) await revokeStep(deps, input.attempt, rotation, target);
@@ -53,16 +62,6 @@ export function completeRotation(deps: RotationDeps, input: RotationInput): Prom
   return finishWith(deps, input, COMPLETE);
 }
 
-export async function cancelRotation(deps: RotationDeps, input: RotationInput): Promise<Rotation> {
-  const interrupted = await interruptedBeforeTest(deps, input);
-  if (!interrupted) return finishWith(deps, input, CANCEL);
-  await cleanUpInterrupted(deps, input.attempt, interrupted);
-  return (await findRotation(deps.db, interrupted.apiKey, interrupted.id)) ?? interrupted;
-}
-
-/** A rotation a crash left in creating or testing: cancelling it is the way to clean it up. */
-async function interruptedBeforeTest(deps: RotationDeps, input: RotationInput): Promise<Rotation | undefined> {
-  const rotation = await found(deps, input).catch(() => undefined);
-  const early = rotation?.state === 'creating' || rotation?.state === 'testing';
-  return rotation && early && isInterrupted(rotation, deps.rotationLeaseMs) ? rotation : undefined;
+export function cancelRotation(deps: RotationDeps, input: RotationInput): Promise<Rotation> {
+  return finishWith(deps, input, CANCEL);
 }
