@@ -45,8 +45,9 @@ export function watchChain(
   let from: Checkpoint | undefined;
   let lastAnchor = 0;
   const fullDue = async () => {
+    if (!from) return true; // a process's first walk is a full one: it has no position to start from
     const last = await lastFullVerification(db);
-    return !from || !last || Date.now() - last.verifiedAt.getTime() >= options.fullEveryMs;
+    return !last || Date.now() - last.verifiedAt.getTime() >= options.fullEveryMs;
   };
   const round = () =>
     db.transaction().execute(async (trx) => {

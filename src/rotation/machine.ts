@@ -33,7 +33,7 @@ const LEASED: RotationState[] = ['creating', 'testing', 'completing', 'cancellin
 export const isInterrupted = (rotation: Rotation, leaseMs: number, now = Date.now()) =>
   LEASED.includes(rotation.state) && now - rotation.updatedAt.getTime() > leaseMs;
 
-export const lostRace = (rotation: Pick<Rotation, 'id' | 'state'>, expected: RotationState) =>
+const lostRace = (rotation: Pick<Rotation, 'id' | 'state'>, expected: RotationState) =>
   new AppError(
     'rotation-conflict',
     409,
