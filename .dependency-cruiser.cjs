@@ -1,7 +1,7 @@
 /**
  * The layers of src/, as a check: `npm run lint` fails on an import against them (docs/architecture.md
  * draws the same picture). From the top:
- *   Server and CLI → Wiring → Http → UseCases → Records → Schema
+ *   Server and CLI → Wiring → Http → UseCases (secrets/, estate/) → Records → Schema
  *   beside them: Policy, Identity, Upstream (vonage/), Config
  *   at the bottom: Ground (errors, logger, listen) and Rules (pure words and checks shared with the browser)
  *   the Console imports only its own files, its generated client and Rules.
@@ -10,7 +10,7 @@ const L = {
   server: '^src/(server|migrate)\\.ts$|^src/(cli|dev)/',
   wiring: '^src/(wiring|background-jobs)\\.ts$',
   http: '^src/http/',
-  useCases: '^src/secrets/',
+  useCases: '^src/(secrets|estate)/(?!estate\\.table)',
   records: '^src/(audit|idempotency|rotation|rate-limit)/',
   schema: '^src/database\\.ts$|\\.table\\.ts$',
   sideways: '^src/(policy|identity|vonage)/',

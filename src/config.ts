@@ -48,7 +48,7 @@ const envSchema = z
     CORS_ALLOWED_ORIGINS: origins,
     SECRET_MAX_AGE_DAYS: integer(90, 1, 3650),
     ROTATION_STALE_AFTER_HOURS: integer(72, 1, 8760),
-    SECRET_AGE_REFRESH_MINUTES: integer(15, 1, 1440),
+    ACCOUNT_DISCOVERY_INTERVAL_MINUTES: integer(15, 1, 1440),
     AUDIT_STREAM_URL: auditStreamUrl,
     AUDIT_STREAM_FORMAT: z.enum(['webhook', 'splunk-hec']).default('webhook'),
     AUDIT_STREAM_SECRET: z.string().startsWith('whsec_', 'must be a Standard Webhooks secret (whsec_…)').optional(),
@@ -93,8 +93,8 @@ export interface Config {
   secretMaxAgeDays: number;
   /** A rotation awaiting cutover longer than this is reported as stale. */
   rotationStaleAfterHours: number;
-  /** How often one replica refreshes the secret-age metrics. */
-  secretAgeRefreshMinutes: number;
+  /** How often one replica refreshes the estate: accounts from Vonage, their secrets, the age metrics. */
+  accountDiscoveryIntervalMinutes: number;
   /** Where the audit log is streamed (a SIEM); undefined: not streamed. */
   auditStream?: AuditStreamSettings;
   /** How often a checkpoint (chain position and head hash) is emitted, and the chain re-verified. */
@@ -179,7 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS,
     secretMaxAgeDays: e.SECRET_MAX_AGE_DAYS,
     rotationStaleAfterHours: e.ROTATION_STALE_AFTER_HOURS,
-    secretAgeRefreshMinutes: e.SECRET_AGE_REFRESH_MINUTES,
+    accountDiscoveryIntervalMinutes: e.ACCOUNT_DISCOVERY_INTERVAL_MINUTES,
     auditStream,
     auditAnchorIntervalMinutes: e.AUDIT_ANCHOR_INTERVAL_MINUTES,
     auditVerifyIntervalMinutes: e.AUDIT_VERIFY_INTERVAL_MINUTES,

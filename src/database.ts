@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { AuditChainHeadTable, AuditEventsTable, AuditOutcomesTable } from './audit/audit.table.ts';
 import type { FullVerificationsTable } from './audit/full-verifications.table.ts';
 import type { AuditStreamCursorTable } from './audit/stream/audit-stream-cursor.table.ts';
+import type { EstateAccountsTable, EstateDiscoveryTable, EstateSecretsTable } from './estate/estate.table.ts';
 import type { IdempotencyKeysTable } from './idempotency/idempotency-keys.table.ts';
 import type { Logger } from './logger.ts';
 import type { RateLimitHitsTable } from './rate-limit/rate-limit-hits.table.ts';
@@ -18,6 +19,9 @@ export interface Database {
   rotations: RotationsTable;
   audit_stream_cursor: AuditStreamCursorTable;
   audit_full_verifications: FullVerificationsTable;
+  estate_accounts: EstateAccountsTable;
+  estate_secrets: EstateSecretsTable;
+  estate_discovery: EstateDiscoveryTable;
 }
 
 export interface DatabaseOptions {

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'not-found'
   | 'conflict'
   | 'rotation-conflict'
+  | 'account-suspended'
   | 'idempotency-in-flight'
   | 'idempotency-mismatch'
   | 'rate-limited'

@@ -113,7 +113,8 @@ async function main(): Promise<void> {
     metrics_port: config.metricsPort,
     auth_mode: config.auth.mode,
     vonage_base_url: config.vonage.baseUrl,
-    managed_accounts: policy.accounts.size,
+    managed_accounts: gateway.app.policy.accounts.list().length,
+    discovery: policy.discovery ? 'on' : 'off',
   });
 }
 

@@ -5,6 +5,9 @@ import { createLongReads } from './audit/long-reads.ts';
 import { type BackgroundJobs, JOB_CONNECTIONS, startBackgroundJobs } from './background-jobs.ts';
 import type { Config } from './config.ts';
 import { createDatabase, type Database } from './database.ts';
+import { estateDirectory } from './estate/directory.ts';
+import { type PassResult, refreshEstate } from './estate/refresh.ts';
+import { snapshotting } from './estate/snapshotting.ts';
 import type { AppDeps } from './http/app.ts';
 import { createMetrics, type Metrics } from './http/metrics.ts';
 import { contractChecks, loadContract } from './http/openapi.ts';
@@ -44,6 +47,8 @@ export interface Gateway {
   metrics: Metrics;
   /** Starts the background jobs (`npm start`); `close` stops them. */
   startJobs(): void;
+  /** One estate refresh now, unpaced: what the job does every interval (tests, the bench, the sandbox). */
+  refreshEstate(): Promise<PassResult>;
   /** From now on readiness fails: the drain before the listener closes. */
   drain(): void;
   close(): Promise<void>;
@@ -55,14 +60,24 @@ const MAX_LONG_READS = 2;
 const ROTATION_LEASE_MS = 120_000;
 
 export async function buildGateway(config: Config, parts: Parts): Promise<Gateway> {
-  const { logger, policy } = parts;
+  const { logger } = parts;
   const closers = new Closers(config.shutdownTimeoutMs, logger);
   const pool = (options: Omit<Parameters<typeof createDatabase>[0], 'connectionString' | 'logger'>) =>
     closers.pool(parts.db ?? createDatabase({ connectionString: config.databaseUrl, logger, ...options }));
   const db = pool({ connectionTimeoutMs: parts.connectionTimeoutMs });
   const metrics = createMetrics();
-  const vonage = createVonageClient({ ...config.vonage, breaker: parts.breaker ?? breakerOf(config, metrics, logger) });
-  closers.client(() => vonage.close());
+  const upstream = createVonageClient({
+    ...config.vonage,
+    breaker: parts.breaker ?? breakerOf(config, metrics, logger),
+  });
+  closers.client(() => upstream.close());
+  const vonage = snapshotting(upstream, db, logger);
+  const directory = estateDirectory(parts.policy, config.vonage.apiKey);
+  await directory.reload(db).catch((error: Error) => {
+    logger.warn('the estate could not be read; managing the static list until it can', { error: error.message });
+  });
+  // Every decision asks the live directory; the file's rules stay as written.
+  const policy = { ...parts.policy, accounts: directory };
   const leases = parts.rateLimitCounts === 'memory' ? undefined : sharedLeases(pool, logger, metrics, parts);
   closers.leases(leases);
   // Verification and exports get their own connections and a longer statement timeout.
@@ -73,6 +88,7 @@ export async function buildGateway(config: Config, parts: Parts): Promise<Gatewa
     db,
     vonage,
     policy,
+    estate: directory,
     identity: await identityProvider(config, logger),
     logger,
     metrics,
@@ -97,13 +113,16 @@ export async function buildGateway(config: Config, parts: Parts): Promise<Gatewa
   };
   const startJobs = () => {
     const jobsDb = pool({ max: JOB_CONNECTIONS, statementTimeoutMs: 120_000 });
-    const gauges = { stream: streamGauges(metrics), chain: chainGauges(metrics), age: ageGauges(metrics) };
-    closers.jobs(startBackgroundJobs({ db: jobsDb, logger, vonage, policy, gauges }, config));
+    const gauges = { stream: streamGauges(metrics), chain: chainGauges(metrics), estate: estateGauges(metrics) };
+    const jobs = { ...estateParts, db: jobsDb, gauges };
+    closers.jobs(startBackgroundJobs(jobs, config));
   };
+  const estateParts = { logger, vonage: upstream, policy: parts.policy, directory, primaryKey: config.vonage.apiKey };
+  const refreshNow = () => refreshEstate({ ...estateParts, db, gauges: estateGauges(metrics) }, 0);
   const drain = () => {
     draining = true;
   };
-  return { app, metrics, startJobs, drain, close: () => closers.close() };
+  return { app, metrics, startJobs, refreshEstate: refreshNow, drain, close: () => closers.close() };
 }
 
 /** What close() ends, in the order it ends them; each step bounded, so a dead dependency never hangs it. */
@@ -219,7 +238,13 @@ async function identityProvider(config: Config, logger: Logger) {
 }
 
 /** The background jobs' gauges, as Prometheus series. */
-export const ageGauges = (metrics: Metrics) => ({
+export const estateGauges = (metrics: Metrics) => ({
+  discovery: (source: 'vonage' | 'static', accounts: number, ok: boolean) => {
+    metrics.estateSource.set({ source }, 1);
+    metrics.estateSource.set({ source: source === 'vonage' ? 'static' : 'vonage' }, 0);
+    metrics.estateAccounts.set(accounts);
+    metrics.estateLastRefresh.set({ result: ok ? 'success' : 'failure' }, Date.now() / 1000);
+  },
   oldestAgeSeconds: (apiKey: string, seconds: number) => metrics.secretOldestAge.set({ api_key: apiKey }, seconds),
   awaitingCutover: (apiKey: string, count: number) => metrics.rotationsAwaitingCutover.set({ api_key: apiKey }, count),
 });

@@ -37,7 +37,7 @@ describe('loadConfig', () => {
       corsAllowedOrigins: [],
       secretMaxAgeDays: 90,
       rotationStaleAfterHours: 72,
-      secretAgeRefreshMinutes: 15,
+      accountDiscoveryIntervalMinutes: 15,
       auditStream: undefined,
       auditAnchorIntervalMinutes: 60,
       auditVerifyIntervalMinutes: 5,

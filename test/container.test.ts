@@ -6,7 +6,8 @@ import { eventually } from './support/eventually.ts';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { validate } from 'dockerfile-utils';
 import { startVonageSandbox, type VonageSandbox } from '../src/dev/vonage-sandbox.ts';
-import { MASTER_KEY, MASTER_SECRET, TEST_POLICY, testDatabaseUrl } from './support/harness.ts';
+import { MASTER_KEY, MASTER_SECRET, TEST_POLICY } from './support/harness.ts';
+import { createScratchDatabase, type ScratchDatabase } from './support/scratch-db.ts';
 import { freePort } from './support/pg-cluster.ts';
 
 /** No Docker engine runs here, so the image is checked as text, and its production install is run for real. */
@@ -54,9 +55,11 @@ describe('the production install (npm ci --omit=dev plus the build output)', () 
   let dir: string | undefined;
   let server: ChildProcess | undefined;
   let vonage: VonageSandbox | undefined;
+  let scratch: ScratchDatabase | undefined;
   afterAll(async () => {
     server?.kill('SIGKILL');
     await vonage?.close();
+    await scratch?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -78,13 +81,15 @@ describe('the production install (npm ci --omit=dev plus the build output)', () 
       expect.arrayContaining(['jest', 'typescript', 'supertest']),
     );
     vonage = await startVonageSandbox({ masterKey: MASTER_KEY, masterSecret: MASTER_SECRET });
+    // Its own database: the started server discovers the estate, which every gateway on a database reads.
+    scratch = await createScratchDatabase('production_install');
     const [port, metricsPort] = [await freePort(), await freePort()];
     const env = {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
-      DATABASE_URL: testDatabaseUrl(),
+      DATABASE_URL: scratch.gatewayUrl,
       VONAGE_API_KEY: MASTER_KEY,
       VONAGE_API_SECRET: MASTER_SECRET,
       VONAGE_BASE_URL: vonage.url,

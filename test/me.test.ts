@@ -136,7 +136,7 @@ describe('GET /v1/me against the real requests', () => {
           accounts: Array<{ api_key: string; actions: string[] }>;
           actions: string[];
         };
-        for (const apiKey of policy.accounts) {
+        for (const { apiKey } of policy.accounts.list()) {
           for (const action of ['secrets:read', 'secrets:create', 'secrets:revoke']) {
             const listed = me.accounts.find((a) => a.api_key === apiKey)?.actions.includes(action) ?? false;
             expect((await realRequest(app, action, apiKey).set(headers)).status !== 403).toBe(listed);

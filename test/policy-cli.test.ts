@@ -18,21 +18,21 @@ const bad = file(
 );
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(...args: string[]) {
+async function run(...args: string[]) {
   let output = '';
-  const code = runPolicyCli(args, {}, (text) => {
+  const code = await runPolicyCli(args, {}, (text) => {
     output += text;
   });
   return { code, output };
 }
 
 describe('npm run policy -- check', () => {
-  test('when the file is valid, then it exits 0', () => {
-    expect(run('check', good)).toEqual({ code: 0, output: 'ok: 2 accounts, 4 grants\n' });
+  test('when the file is valid, then it exits 0', async () => {
+    expect(await run('check', good)).toEqual({ code: 0, output: 'ok: 2 accounts, 4 grants\n' });
   });
 
-  test('when the file has several problems, then it exits 1 and names every one', () => {
-    const { code, output } = run('check', bad);
+  test('when the file has several problems, then it exits 1 and names every one', async () => {
+    const { code, output } = await run('check', bad);
 
     expect(code).toBe(1);
     expect(output).toMatch(/accounts\.0: must be 6-32 letters or digits/);
@@ -40,13 +40,13 @@ describe('npm run policy -- check', () => {
     expect(output).toMatch(/exactly one of group or email/);
   });
 
-  test('when one grant has three problems, then all three are named, not only the first', () => {
+  test('when one grant has three problems, then all three are named, not only the first', async () => {
     const three = file(
       'three.yaml',
       'accounts: [abcd1234]\ngrants:\n  - {group: "payments team", actions: [secrets:read, secrets:fly]}\n',
     );
 
-    const { code, output } = run('check', three);
+    const { code, output } = await run('check', three);
 
     expect(code).toBe(1);
     expect(output).toMatch(/grants\.0\.group: must be a group name/);
@@ -54,13 +54,13 @@ describe('npm run policy -- check', () => {
     expect(output).toMatch(/grants\.0: must list accounts/);
   });
 
-  test('when a group name has a space, which proxy headers and can-i refuse, then check refuses it too', () => {
+  test('when a group name has a space, which proxy headers and can-i refuse, then check refuses it too', async () => {
     const spaced = file(
       'spaced.yaml',
       'accounts: [abcd1234]\ngrants:\n  - {group: "team payments", actions: [audit:read]}\n',
     );
 
-    expect(run('check', spaced)).toMatchObject({
+    expect(await run('check', spaced)).toMatchObject({
       code: 1,
       output: expect.stringMatching(/grants\.0\.group: must be a group name/),
     });
@@ -68,8 +68,8 @@ describe('npm run policy -- check', () => {
 });
 
 describe('npm run policy -- an unknown command', () => {
-  test('when the command is unknown, then it is named as unknown, not answered as a missing --policy', () => {
-    expect(run('frobnicate')).toEqual({ code: 2, output: 'policy: unknown command "frobnicate"; see --help\n' });
+  test('when the command is unknown, then it is named as unknown, not answered as a missing --policy', async () => {
+    expect(await run('frobnicate')).toEqual({ code: 2, output: 'policy: unknown command "frobnicate"; see --help\n' });
   });
 });
 
@@ -96,8 +96,8 @@ describe('npm run policy -- can-i', () => {
       1,
       /not in the policy's accounts/,
     ],
-  ])('when asked %j, then it exits %i with the deciding grant', (args, code, output) => {
-    const result = run('can-i', '--policy', good, ...args);
+  ])('when asked %j, then it exits %i with the deciding grant', async (args, code, output) => {
+    const result = await run('can-i', '--policy', good, ...args);
 
     expect(result.code).toBe(code);
     expect(result.output).toMatch(output);
@@ -108,8 +108,8 @@ describe('npm run policy -- can-i', () => {
     ['an unknown action', ['--email', 'a@example.com', 'secrets:delete', 'sub00001']],
     ['a secrets action without an account', ['--email', 'a@example.com', 'secrets:read']],
     ['a look-alike email', ['--email', '\u212Aate@example.com', 'secrets:read', 'sub00001']],
-  ])('when the question has %s, then it exits 2 with a usage error', (_label, args) => {
-    expect(run('can-i', '--policy', good, ...args)).toMatchObject({
+  ])('when the question has %s, then it exits 2 with a usage error', async (_label, args) => {
+    expect(await run('can-i', '--policy', good, ...args)).toMatchObject({
       code: 2,
       output: expect.stringMatching(/^policy: /),
     });
@@ -117,8 +117,8 @@ describe('npm run policy -- can-i', () => {
 });
 
 describe('npm run policy -- explain', () => {
-  test('when asked about alice, then it prints what GET /v1/me would answer', () => {
-    const { code, output } = run('explain', '--policy', good, '--email', 'Alice@Example.com');
+  test('when asked about alice, then it prints what GET /v1/me would answer', async () => {
+    const { code, output } = await run('explain', '--policy', good, '--email', 'Alice@Example.com');
 
     expect(code).toBe(0);
     expect(JSON.parse(output)).toEqual({

@@ -13,12 +13,22 @@ describe('parsePolicy', () => {
       grants: [{ group: 'ops', accounts: ['*'], actions: ['secrets:read'] }],
     });
 
-    expect(parsePolicy(json, 'json').accounts).toEqual(new Set(['abcd1234']));
+    expect(parsePolicy(json, 'json').allow).toEqual(new Set(['abcd1234']));
   });
 
   test.each([
     ['not YAML at all', 'accounts: [unclosed', /not valid YAML or JSON/],
-    ['no accounts', 'grants: []', /accounts: /],
+    ['no accounts, with discovery off', 'discovery: false\ngrants: []', /accounts: must list the accounts/],
+    [
+      'a name glob, with discovery off',
+      'discovery: false\naccounts: [abcd1234]\ngrants: [{group: g, accounts: [{name: "pay-*"}], actions: [secrets:read]}]',
+      /grants\.0\.accounts: a name glob needs discovery/,
+    ],
+    [
+      'a name glob with an unknown key',
+      'grants: [{group: g, accounts: [{nme: "x"}], actions: [secrets:read]}]',
+      /grants\.0\.accounts\.0/,
+    ],
     [
       'an unknown action',
       'accounts: [abcd1234]\ngrants: [{group: g, accounts: ["*"], actions: [secrets:delete]}]',

@@ -3,8 +3,6 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { sql } from 'kysely';
 import supertest from 'supertest';
 import { createApp } from '../src/http/app.ts';
-import { refreshSecretAge } from '../src/secrets/secret-age-refresh.ts';
-import { ageGauges } from '../src/wiring.ts';
 import { expectToMatchContract } from './support/contract.ts';
 import { admin, openGateway, type OpenGateway, reviewer } from './support/harness.ts';
 import { createScratchDatabase, type ScratchDatabase } from './support/scratch-db.ts';
@@ -46,6 +44,7 @@ beforeAll(async () => {
   await sql`update rotations set updated_at = now() - interval '100 hours' where id = ${staleId}`.execute(
     parts.gateway.app.db,
   );
+  await parts.gateway.refreshEstate();
 });
 afterAll(async () => {
   await parts.close();
@@ -54,10 +53,14 @@ afterAll(async () => {
 
 describe('GET /v1/reports/secret-age', () => {
   test('when a reviewer asks, then every managed account is listed with ages, overdue flags and stale rotations', async () => {
+    const listsBefore = parts.vonage.received.length;
     const res = await http.get(REPORT).set(reviewer);
 
     expect(res.status).toBe(200);
     expectToMatchContract(res, 'get', REPORT);
+    expect(parts.vonage.received.length).toBe(listsBefore); // from the estate snapshot, not Vonage
+    expect(res.body.accounts[0].api_key).toBe(OLD); // overdue first
+    expect(res.body.as_of).toEqual(expect.any(String));
     const old = res.body.accounts.find((a: { api_key: string }) => a.api_key === OLD);
     const fresh = res.body.accounts.find((a: { api_key: string }) => a.api_key === FRESH);
     expect(old).toMatchObject({
@@ -79,7 +82,7 @@ describe('GET /v1/reports/secret-age', () => {
 
     expect(res.headers['content-type']).toMatch(/^text\/csv/);
     expect(res.headers['content-disposition']).toMatch(/^attachment; filename="?secret-age\.csv"?$/);
-    expect(res.text).toMatch(new RegExp(`\\r\\nsecret,${OLD},[0-9a-f-]+,[^,]+,120,true\\r\\n`));
+    expect(res.text).toMatch(new RegExp(`\\r\\nsecret,${OLD},[0-9a-f-]+,[^,]+,120,true,${OLD}\\r\\n`));
     expect(res.text).toContain(`stale_rotation,${OLD},${staleId},`);
   });
 
@@ -89,14 +92,8 @@ describe('GET /v1/reports/secret-age', () => {
 });
 
 describe('the secret-age metrics', () => {
-  test('when refreshed, then the oldest age and the rotations awaiting cutover are exported per account', async () => {
-    expect(
-      await refreshSecretAge(
-        { ...parts.gateway.app, maxAgeDays: 90, staleAfterHours: 72 },
-        ageGauges(parts.gateway.app.metrics),
-        0,
-      ),
-    ).toBe('refreshed');
+  test('when the estate is refreshed, then the oldest age and the rotations awaiting cutover are exported per account', async () => {
+    expect(await parts.gateway.refreshEstate()).toMatchObject({ outcome: 'refreshed' });
 
     const text = await parts.gateway.app.metrics.registry.metrics();
     expect(text).toContain(`vonage_secret_oldest_age_seconds{api_key="${OLD}"} ${120 * 86_400}`);
@@ -104,20 +101,15 @@ describe('the secret-age metrics', () => {
     expect(text).toContain(`vonage_rotations_awaiting_cutover{api_key="${FRESH}"} 0`);
   });
 
-  test('when two replicas refresh at once, then only one asks Vonage', async () => {
-    const deps = { ...parts.gateway.app, maxAgeDays: 90, staleAfterHours: 72 };
-    const listsBefore = parts.vonage.received.filter((r) => r.method === 'GET').length;
+  test('when two replicas refresh at once, then only one asks Vonage: the account list once, then each account', async () => {
+    const callsBefore = parts.vonage.received.length;
     parts.vonage.setFault({ kind: 'slow', delayMs: 200 });
     try {
-      const results = await Promise.all([
-        refreshSecretAge(deps, ageGauges(parts.gateway.app.metrics), 0),
-        refreshSecretAge(deps, ageGauges(parts.gateway.app.metrics), 0),
-      ]);
+      const results = await Promise.all([parts.gateway.refreshEstate(), parts.gateway.refreshEstate()]);
 
-      expect(results.sort()).toEqual(['refreshed', 'skipped']);
-      expect(parts.vonage.received.filter((r) => r.method === 'GET').length - listsBefore).toBe(
-        parts.gateway.app.policy.accounts.size,
-      );
+      expect(results.map((r) => r.outcome).sort()).toEqual(['refreshed', 'skipped']);
+      const managed = parts.gateway.app.policy.accounts.list().length;
+      expect(parts.vonage.received.length - callsBefore).toBe(1 + managed);
     } finally {
       parts.vonage.setFault(null);
     }

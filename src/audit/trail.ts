@@ -43,7 +43,7 @@ export interface Success<T> {
 }
 
 type Refusal = 'invalid' | 'denied' | 'conflict';
-/** By status; the gateway's own refusals because of state (rotation-conflict) are `conflict` whatever the status. */
+/** By status; the gateway's own refusals because of state (a rotation's, a suspended account) are `conflict`. */
 const REFUSALS: Record<number, Refusal> = {
   400: 'invalid',
   409: 'invalid',
@@ -53,6 +53,7 @@ const REFUSALS: Record<number, Refusal> = {
   403: 'denied',
   404: 'denied',
 };
+const STATE_REFUSALS = new Set(['rotation-conflict', 'account-suspended']);
 const failureOutcome = (error: unknown) =>
   error instanceof AppError && error.status < 500 ? 'upstream_rejected' : 'upstream_failed';
 
@@ -66,7 +67,7 @@ export function auditTrail(deps: AuditDeps, attempt: AuditAttempt): AuditTrail {
     });
   };
   const refused = async (error: AppError) => {
-    const outcome = error.code === 'rotation-conflict' ? 'conflict' : REFUSALS[error.status];
+    const outcome = STATE_REFUSALS.has(error.code) ? 'conflict' : REFUSALS[error.status];
     if (!recorded && outcome) await settle({ outcome, status: error.status, upstreamStatus: null });
   };
   return {

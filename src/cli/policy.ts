@@ -1,10 +1,22 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createDatabase } from '../database.ts';
+import { managedAccounts } from '../estate/directory.ts';
+import { readSnapshot, type Snapshot } from '../estate/store.ts';
 import type { Identity } from '../identity/identity.ts';
 import { normaliseEmail, validGroups } from '../identity/identity-values.ts';
 import { decide } from '../policy/authorize.ts';
 import { capabilities, isAccountAction } from '../policy/capabilities.ts';
-import { ACTIONS, type Action, type Grant, loadPolicy, type Policy, PolicyError } from '../policy/policy.ts';
+import { createLogger } from '../logger.ts';
+import {
+  ACTIONS,
+  type Action,
+  type Grant,
+  loadPolicy,
+  matchesAccount,
+  type Policy,
+  PolicyError,
+} from '../policy/policy.ts';
 
 export const HELP = `Usage: npm run policy -- <command> [options]
 
@@ -19,6 +31,10 @@ Commands:
 
 Options:
   --policy FILE   the policy for can-i and explain (default: $ACCESS_POLICY_FILE)
+
+With DATABASE_URL set, account names and the account list come from the gateway's last discovery
+(read only), and check says which grants match no account. Without it, only the policy's own
+\`accounts\` list is known (VONAGE_API_KEY names the primary account when the policy has none).
 
 Actions: ${ACTIONS.join(', ')}
 
@@ -38,7 +54,10 @@ class UsageError extends Error {}
 
 const describeGrant = (index: number, grant: Grant) => {
   const who = grant.email !== undefined ? `email ${grant.email}` : `group ${grant.group}`;
-  const where = grant.accounts === '*' ? 'all accounts' : [...grant.accounts].join(', ');
+  const where =
+    grant.accounts === '*'
+      ? 'all accounts'
+      : [...grant.accounts.keys, ...grant.accounts.names.map((n) => `name "${n.glob}"`)].join(', ');
   return `grants[${index}]: ${who} → ${[...grant.actions].join(', ')} on ${where}`;
 };
 
@@ -65,7 +84,7 @@ function canI(policy: Policy, identity: Identity, positionals: string[], out: (t
   );
   if (decision.grant) out(`yes\n  ${describeGrant(decision.grant.index, decision.grant.grant)}\n`);
   else if (decision.reason === 'unmanaged_account')
-    out(`no\n  ${apiKey} is not in the policy's accounts (answered 404)\n`);
+    out(`no\n  ${apiKey} is not managed: not in the policy's accounts or the last discovery (answered 404)\n`);
   else
     out(
       `no\n  no grant gives ${action}${apiKey ? ` on ${apiKey}` : ''} to ${identity.email} (groups: ${identity.groups.join(', ') || 'none'})\n`,
@@ -78,24 +97,73 @@ const said = (out: (text: string) => void, text: string, code: number) => {
   return code;
 };
 
-/** Runs one command, writing to `out`; returns the exit code (2 for a usage error). */
-export function runPolicyCli(args: string[], env: NodeJS.ProcessEnv, out: (text: string) => void): number {
+/** The last discovery, read only, when DATABASE_URL is set; null otherwise. */
+async function lastDiscovery(env: NodeJS.ProcessEnv): Promise<Snapshot | null> {
+  if (!env.DATABASE_URL) return null;
+  const db = createDatabase({
+    connectionString: env.DATABASE_URL,
+    logger: createLogger('error'),
+    readOnly: true,
+    max: 1,
+  });
+  try {
+    return await readSnapshot(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** The policy as the service would apply it now: its accounts resolved against the last discovery. */
+function resolved(policy: Policy, snapshot: Snapshot | null, env: NodeJS.ProcessEnv): Policy {
+  if (!snapshot) return policy;
+  const { source, accounts } = managedAccounts(policy, snapshot, env.VONAGE_API_KEY ?? '');
+  const byKey = new Map(accounts.map((a) => [a.apiKey, a]));
+  return { ...policy, accounts: { get: (apiKey) => byKey.get(apiKey), list: () => accounts, source } };
+}
+
+/** What check prints: counts, and each grant that names accounts yet matches none managed now. */
+function checked(policy: Policy, snapshot: Snapshot | null): string {
+  const accounts = policy.accounts.list();
+  const lines = [`ok: ${accounts.length} accounts, ${policy.grants.length} grants\n`];
+  if (!snapshot) {
+    const byName = policy.grants.some((g) => g.accounts !== '*' && g.accounts.names.length > 0);
+    if (policy.discovery && (policy.allow === null || byName))
+      lines.push('  accounts not resolved: set DATABASE_URL to read the last discovery\n');
+    return lines.join('');
+  }
+  const when = snapshot.refreshedAt?.toISOString() ?? 'never';
+  lines.push(`  resolved against the last discovery (${policy.accounts.source}, ${when})\n`);
+  policy.grants.forEach((grant, index) => {
+    const matcher = grant.accounts;
+    if (matcher === '*' || (matcher.keys.size === 0 && matcher.names.length === 0)) return;
+    const matched = accounts.filter((account) => matchesAccount(matcher, account)).length;
+    if (matched === 0) lines.push(`  warning: ${describeGrant(index, grant)} matches no managed account\n`);
+  });
+  return lines.join('');
+}
+
+/** Runs one command, writing to `out`; resolves to the exit code (2 for a usage error). */
+export async function runPolicyCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  out: (text: string) => void,
+): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: OPTIONS });
   const [command, ...rest] = positionals;
   if (values.help || !command) return said(out, HELP, values.help ? 0 : 2);
   try {
     if (command === 'check') {
       if (!rest[0]) throw new UsageError('check needs a FILE');
-      const policy = loadPolicy(rest[0]);
-      out(`ok: ${policy.accounts.size} accounts, ${policy.grants.length} grants\n`);
-      return 0;
+      const snapshot = await lastDiscovery(env);
+      return said(out, checked(resolved(loadPolicy(rest[0]), snapshot, env), snapshot), 0);
     }
     if (command !== 'can-i' && command !== 'explain') throw new UsageError(`unknown command "${command}"; see --help`);
     const file = values.policy ?? env.ACCESS_POLICY_FILE;
     if (!file) throw new UsageError('--policy FILE (or ACCESS_POLICY_FILE) is required');
-    if (command === 'can-i') return canI(loadPolicy(file), identityFrom(values), rest, out);
-    const identity = identityFrom(values); // explain
-    out(`${JSON.stringify({ ...identity, ...capabilities(loadPolicy(file), identity) }, null, 2)}\n`);
+    const identity = identityFrom(values);
+    const policy = resolved(loadPolicy(file), await lastDiscovery(env), env);
+    if (command === 'can-i') return canI(policy, identity, rest, out);
+    out(`${JSON.stringify({ ...identity, ...capabilities(policy, identity) }, null, 2)}\n`); // explain
     return 0;
   } catch (error) {
     if (error instanceof PolicyError) return said(out, `${error.message}\n`, 1);
@@ -105,5 +173,13 @@ export function runPolicyCli(args: string[], env: NodeJS.ProcessEnv, out: (text:
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  process.exitCode = runPolicyCli(process.argv.slice(2), process.env, (text) => process.stdout.write(text));
+  runPolicyCli(process.argv.slice(2), process.env, (text) => process.stdout.write(text)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: Error) => {
+      console.error(`policy: ${error.message}`);
+      process.exitCode = 2;
+    },
+  );
 }

@@ -9,10 +9,22 @@ export const digest = (value: string) => createHash('sha256').update(value).dige
 
 export const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+/** A subaccount as the Subaccounts API describes it; `secretCreatedAt` backdates its first secret. */
+export interface SubAccount {
+  apiKey: string;
+  name?: string;
+  suspended?: boolean;
+  createdAt?: string;
+  secretCreatedAt?: string;
+}
+
+export type SubAccountSpec = string | SubAccount;
+export const subAccountOf = (spec: SubAccountSpec): SubAccount => (typeof spec === 'string' ? { apiKey: spec } : spec);
+
 /** A Vonage account always has one secret; a state file from an earlier run restores what it had. */
 export function initialAccounts(options: {
   masterKey: string;
-  subAccounts?: string[];
+  subAccounts?: SubAccountSpec[];
   stateFile?: string;
 }): Map<string, Stored[]> {
   const saved =
@@ -20,8 +32,12 @@ export function initialAccounts(options: {
       ? (JSON.parse(readFileSync(options.stateFile, 'utf8')) as Record<string, Stored[]>)
       : {};
   const accounts = new Map<string, Stored[]>();
-  for (const key of [options.masterKey, ...(options.subAccounts ?? [])]) {
-    accounts.set(key, saved[key]?.length ? saved[key] : [{ id: randomUUID(), created_at: now() }]);
+  for (const { apiKey, secretCreatedAt } of [
+    { apiKey: options.masterKey },
+    ...(options.subAccounts ?? []).map(subAccountOf),
+  ]) {
+    const first = { id: randomUUID(), created_at: secretCreatedAt ?? now() };
+    accounts.set(apiKey, saved[apiKey]?.length ? saved[apiKey] : [first]);
   }
   return accounts;
 }

@@ -10,6 +10,7 @@ export type VonageProblemName =
   | 'add-excess-secret'
   | 'delete-last-secret'
   | 'throttled'
+  | 'unprovisioned'
   | 'internal-error';
 
 const instance = () => crypto.randomUUID().replaceAll('-', '');
@@ -87,6 +88,16 @@ export function vonageProblem(
         body: {
           type: 'https://developer.nexmo.com/api-errors#throttled',
           title: 'Too Many Requests',
+          instance: instance(),
+        },
+      };
+    case 'unprovisioned':
+      return {
+        status: 403,
+        body: {
+          type: 'https://developer.nexmo.com/api-errors#unprovisioned',
+          title: 'Authorisation error',
+          detail: `Account ${subject} is not provisioned to access Subaccount Provisioning API`,
           instance: instance(),
         },
       };

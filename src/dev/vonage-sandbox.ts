@@ -1,5 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { digest, initialAccounts, now, type Stored, saveAccounts } from './sandbox-state.ts';
+import {
+  digest,
+  initialAccounts,
+  now,
+  type Stored,
+  type SubAccount,
+  type SubAccountSpec,
+  saveAccounts,
+  subAccountOf,
+} from './sandbox-state.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { vonageProblem, type VonageProblemName } from './vonage-problems.ts';
@@ -7,7 +16,9 @@ import { vonageProblem, type VonageProblemName } from './vonage-problems.ts';
 /**
  * A stateful stand-in for Vonage's secret-management API (the Account API's /accounts/{key}/secrets): at most two
  * secrets per api key, the last secret can't be revoked, Basic auth by the master key, and Vonage's
- * own error bodies. `npm run dev` uses it as a sandbox; the tests use it as the fake upstream, with
+ * own error bodies. It also lists the primary's subaccounts as the Subaccounts API does
+ * (GET /accounts/{primary}/subaccounts, shapes from subaccounts.json), or refuses as an account not
+ * provisioned for that API does. `npm run dev` uses it as a sandbox; the tests use it as the fake upstream, with
  * fault modes and a record of every request it received. It refuses to run in production.
  */
 
@@ -29,8 +40,8 @@ export interface ReceivedRequest {
 export interface SandboxOptions {
   masterKey: string;
   masterSecret: string;
-  /** Sub-account api keys the master may manage, besides its own. */
-  subAccounts?: string[];
+  /** Sub-accounts the master may manage, besides its own: api keys, or with a name, suspension and ages. */
+  subAccounts?: SubAccountSpec[];
   /** Vonage allows 2; benchmarks raise it so a create/revoke mix is not all refusals. */
   maxSecrets?: number;
   /** Keeps the accounts' secrets (ids and dates only) in this JSON file, so they survive a restart. */
@@ -49,12 +60,31 @@ export interface VonageSandbox {
   setAccountAuth(enabled: boolean): void;
   /** Requests received whose response is neither finished nor abandoned: hung sockets, if not zero. */
   pendingRequests(): number;
+  /** The Subaccounts API: answering (null), or refusing with 401, 403 or 404 as when not provisioned. */
+  setSubaccountsRefusal(status: 401 | 403 | 404 | null): void;
+  /** Adds or changes a subaccount (its name, suspension); a new one gets one secret. */
+  putSubAccount(account: SubAccount): void;
+  removeSubAccount(apiKey: string): void;
   close(): Promise<void>;
 }
 
 const MAX_SECRETS = 2;
 const SECRET_RULES = /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d).{8,25}$/;
 const PATH = /^\/accounts\/([^/]+)\/secrets(?:\/([^/]+))?\/?$/;
+const SUBACCOUNTS_PATH = /^\/accounts\/([^/]+)\/subaccounts\/?$/;
+const CREATED = '2020-01-01T00:00:00.000Z';
+
+/** SubaccountResponse: balances are shared with the primary (null), as for most estates. */
+const toSubaccount = (primaryKey: string, account: SubAccount | undefined, apiKey: string) => ({
+  api_key: apiKey,
+  primary_account_api_key: primaryKey,
+  use_primary_account_balance: true,
+  name: account?.name ?? apiKey,
+  balance: null,
+  credit_limit: null,
+  suspended: account?.suspended ?? false,
+  created_at: account?.createdAt ?? CREATED,
+});
 
 const link = (href: string) => ({ self: { href } });
 const toInfo = (apiKey: string, s: Stored) => ({
@@ -92,6 +122,10 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
   if (process.env.NODE_ENV === 'production')
     throw new Error('the Vonage sandbox refuses to run with NODE_ENV=production');
   const accounts = initialAccounts(options);
+  const subAccounts = new Map(
+    (options.subAccounts ?? []).map((spec) => [subAccountOf(spec).apiKey, subAccountOf(spec)]),
+  );
+  let subaccountsRefusal: 401 | 403 | 404 | null = null;
   const persist = () => options.stateFile && saveAccounts(options.stateFile, accounts);
   const expectedAuth = `Basic ${Buffer.from(`${options.masterKey}:${options.masterSecret}`).toString('base64')}`;
   let accountAuth = true;
@@ -144,6 +178,21 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
     return send(res, 204);
   }
 
+  /** GET /accounts/{primary}/subaccounts: only the primary's own key, with the primary's credentials. */
+  function handleSubaccounts(method: string, apiKey: string, res: ServerResponse) {
+    if (method !== 'GET') return send(res, 405);
+    if (subaccountsRefusal === 403) return problem(res, 'unprovisioned', options.masterKey);
+    if (subaccountsRefusal === 401) return problem(res, 'unauthorized');
+    if (subaccountsRefusal === 404 || apiKey !== options.masterKey) return problem(res, 'invalid-api-key', apiKey);
+    const subs = [...accounts.keys()].filter((key) => key !== options.masterKey);
+    return send(res, 200, {
+      _embedded: {
+        primary_account: { ...toSubaccount(options.masterKey, undefined, options.masterKey), name: 'Primary account' },
+        subaccounts: subs.map((key) => toSubaccount(options.masterKey, subAccounts.get(key), key)),
+      },
+    });
+  }
+
   function applyFault(active: Fault, req: IncomingMessage, res: ServerResponse, proceed: () => void) {
     switch (active.kind) {
       case 'slow': {
@@ -185,6 +234,11 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
     });
     const proceed = () => {
       if (res.destroyed) return;
+      const subaccounts = SUBACCOUNTS_PATH.exec(path);
+      if (subaccounts) {
+        if (req.headers.authorization !== expectedAuth) return problem(res, 'unauthorized');
+        return handleSubaccounts(req.method ?? '', decodeURIComponent(subaccounts[1] ?? ''), res);
+      }
       const match = PATH.exec(path);
       if (!authorised(req.headers.authorization, match?.[1])) return problem(res, 'unauthorized');
       if (!match)
@@ -227,6 +281,17 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
         },
         setAccountAuth: (enabled) => {
           accountAuth = enabled;
+        },
+        setSubaccountsRefusal: (status) => {
+          subaccountsRefusal = status;
+        },
+        putSubAccount: (account) => {
+          subAccounts.set(account.apiKey, { ...subAccounts.get(account.apiKey), ...account });
+          if (!accounts.has(account.apiKey)) accounts.set(account.apiKey, [{ id: randomUUID(), created_at: now() }]);
+        },
+        removeSubAccount: (apiKey) => {
+          subAccounts.delete(apiKey);
+          accounts.delete(apiKey);
         },
         close: () =>
           new Promise<void>((done) => {

@@ -5,6 +5,7 @@ import type { ChainVerifier } from '../audit/chain-verifier.ts';
 import type { LongReads } from '../audit/long-reads.ts';
 import type { AuditDeps } from '../audit/trail.ts';
 import type { Database } from '../database.ts';
+import type { EstateDirectory } from '../estate/directory.ts';
 import type { IdempotencyDeps } from '../idempotency/once-per-key.ts';
 import type { IdentityProvider } from '../identity/identity.ts';
 import { trustedPeers } from '../identity/trusted-peers.ts';
@@ -19,6 +20,7 @@ import type { Metrics } from './metrics.ts';
 import type { Contract, ContractChecks } from './openapi.ts';
 import { type RateLimitStoreFactory, type RateLimits, rateLimits } from './rate-limit.middleware.ts';
 import { requestContext } from './request-context.middleware.ts';
+import { accountsRouter } from './routes/accounts.routes.ts';
 import { auditEventsRouter } from './routes/audit-events.routes.ts';
 import { consoleRouter } from './routes/console.routes.ts';
 import { contractRouter } from './routes/contract.routes.ts';
@@ -32,7 +34,10 @@ import { secretsRouter } from './routes/secrets.routes.ts';
 export interface AppDeps {
   db: Kysely<Database>;
   vonage: VonageSecrets;
+  /** The rules, with `accounts` bound to the estate directory. */
   policy: Policy;
+  /** The accounts managed now, and when they were last refreshed. */
+  estate: EstateDirectory;
   identity: IdentityProvider;
   logger: Logger;
   metrics: Metrics;
@@ -86,7 +91,7 @@ export function createApp(deps: AppDeps): Express {
   const contract = routeChecks(deps.contract.checks.validate);
   const { policy, vonage, audit, idempotency, db, rotation } = deps;
   const secrets = { db, policy, vonage, audit, idempotency };
-  const ages = { db, policy, vonage, maxAgeDays: rotation.secretMaxAgeDays, staleAfterHours: rotation.staleAfterHours };
+  const ages = { db, policy, maxAgeDays: rotation.secretMaxAgeDays, staleAfterHours: rotation.staleAfterHours };
   const origins = deps.allowedOrigins;
 
   app.use(requestContext(deps.logger, deps.metrics));
@@ -101,8 +106,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(
     meRouter(policy, { secretMaxAgeDays: ages.maxAgeDays, rotationStaleAfterHours: ages.staleAfterHours }, contract),
   );
+  app.use(accountsRouter({ db, policy, maxAgeDays: ages.maxAgeDays, asOf: () => deps.estate.asOf }, contract));
   app.use(secretsRouter(secrets, contract));
-  app.use(reportsRouter(ages, contract));
+  app.use(reportsRouter({ ...ages, asOf: () => deps.estate.asOf }, contract));
   app.use(rotationsRouter({ ...secrets, rotationLeaseMs: rotation.leaseMs }, contract));
   const { longReads, chainVerifier, exportIdleMs } = deps;
   app.use(auditEventsRouter({ db, policy, longReads, chainVerifier, exportIdleMs }, contract));

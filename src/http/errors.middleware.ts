@@ -16,6 +16,7 @@ const TITLES: Record<ErrorCode, string> = {
   'not-found': 'Not found',
   conflict: 'Refused by Vonage',
   'rotation-conflict': 'Refused by the gateway: rotation state',
+  'account-suspended': 'Refused by the gateway: account suspended',
   'idempotency-in-flight': 'Request already in progress',
   'idempotency-mismatch': 'Idempotency key reused',
   'rate-limited': 'Too many requests',

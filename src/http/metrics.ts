@@ -20,6 +20,9 @@ export interface Metrics {
   /** By managed api key (a bounded set from the policy): the oldest secret's age, and open rotations. */
   secretOldestAge: client.Gauge<'api_key'>;
   rotationsAwaitingCutover: client.Gauge<'api_key'>;
+  estateSource: client.Gauge<'source'>;
+  estateAccounts: client.Gauge;
+  estateLastRefresh: client.Gauge<'result'>;
   auditStreamLag: client.Gauge;
   auditStreamLastSuccess: client.Gauge;
   auditChainIntact: client.Gauge<'check'>;
@@ -87,6 +90,23 @@ export function createMetrics(): Metrics {
       name: 'vonage_secret_oldest_age_seconds',
       help: "Age of the account's oldest Vonage API secret",
       labelNames: ['api_key'],
+      registers,
+    }),
+    estateSource: new client.Gauge({
+      name: 'gateway_account_discovery_source',
+      help: 'Where the managed accounts come from: 1 on the source in use (vonage: discovered; static: the policy)',
+      labelNames: ['source'],
+      registers,
+    }),
+    estateAccounts: new client.Gauge({
+      name: 'gateway_estate_accounts',
+      help: 'Accounts the last estate refresh found (before the allow-list and exclude)',
+      registers,
+    }),
+    estateLastRefresh: new client.Gauge({
+      name: 'gateway_estate_last_refresh_timestamp_seconds',
+      help: 'When an estate refresh last succeeded, or failed to reach Vonage',
+      labelNames: ['result'],
       registers,
     }),
     rotationsAwaitingCutover: new client.Gauge({

@@ -1,16 +1,16 @@
 import { AppError } from '../errors.ts';
 import type { Identity } from '../identity/identity.ts';
-import type { Action, Grant, Policy } from './policy.ts';
+import { type Action, type Grant, type ManagedAccount, matchesAccount, type Policy } from './policy.ts';
 
 /**
  * The one decision: does a grant allow this identity this action (on this account)? The service's
  * checks, GET /v1/me and `npm run policy -- can-i` all ask it here, so they can never disagree.
  */
 
-const grantMatches = (grant: Grant, identity: Identity, action: Action, apiKey: string | null) =>
+const grantMatches = (grant: Grant, identity: Identity, action: Action, account: ManagedAccount | null) =>
   (grant.email !== undefined ? grant.email === identity.email : identity.groups.includes(grant.group ?? '')) &&
   grant.actions.has(action) &&
-  (apiKey === null || grant.accounts === '*' || grant.accounts.has(apiKey));
+  (account === null || grant.accounts === '*' || matchesAccount(grant.accounts, account));
 
 export interface Decision {
   allowed: boolean;
@@ -20,12 +20,13 @@ export interface Decision {
   reason?: 'unmanaged_account' | 'no_grant';
 }
 
-export const isManagedAccount = (policy: Policy, apiKey: string) => policy.accounts.has(apiKey);
+export const isManagedAccount = (policy: Policy, apiKey: string) => policy.accounts.get(apiKey) !== undefined;
 
 /** `apiKey` is null for account-independent actions (audit:read). */
 export function decide(policy: Policy, identity: Identity, action: Action, apiKey: string | null): Decision {
-  if (apiKey !== null && !isManagedAccount(policy, apiKey)) return { allowed: false, reason: 'unmanaged_account' };
-  const index = policy.grants.findIndex((grant) => grantMatches(grant, identity, action, apiKey));
+  const account = apiKey === null ? null : policy.accounts.get(apiKey);
+  if (account === undefined) return { allowed: false, reason: 'unmanaged_account' };
+  const index = policy.grants.findIndex((grant) => grantMatches(grant, identity, action, account));
   const grant = policy.grants[index];
   return grant ? { allowed: true, grant: { index, grant } } : { allowed: false, reason: 'no_grant' };
 }
@@ -53,4 +54,16 @@ export function assertAllowed(policy: Policy, identity: Identity, action: Action
 export function authorize(policy: Policy, identity: Identity, action: Action, apiKey: string): void {
   assertManagedAccount(policy, apiKey);
   assertAllowed(policy, identity, action, apiKey);
+}
+
+/** Vonage suspended the account: nothing new is put on it (a create, a rotation); revoking stays possible. */
+export function assertNotSuspended(policy: Policy, apiKey: string): void {
+  if (policy.accounts.get(apiKey)?.suspended) {
+    throw new AppError(
+      'account-suspended',
+      409,
+      `The account "${apiKey}" is suspended at Vonage, so no new secret is created on it. Ask the owner of the ` +
+        'primary Vonage account to reactivate it first.',
+    );
+  }
 }

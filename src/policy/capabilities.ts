@@ -7,17 +7,31 @@ import { ACTIONS, type Action, type Policy } from './policy.ts';
  * managed account with the caller's `secrets:*` actions on it, and the account-independent actions.
  * Computed by asking `decide` for every pair, so it is exactly what the service would allow.
  */
+export interface AccountCapability {
+  api_key: string;
+  actions: Action[];
+}
+
 export interface Capabilities {
-  accounts: Array<{ api_key: string; actions: Action[] }>;
+  accounts: AccountCapability[];
   actions: Action[];
 }
 
 export const isAccountAction = (action: Action) => action.startsWith('secrets:');
 
-export function capabilities(policy: Policy, identity: Identity): Capabilities {
-  const allowed = (action: Action, apiKey: string | null) => decide(policy, identity, action, apiKey).allowed;
-  const accounts = [...policy.accounts]
-    .map((apiKey) => ({ api_key: apiKey, actions: ACTIONS.filter((a) => isAccountAction(a) && allowed(a, apiKey)) }))
+/** The managed accounts on which the caller has at least one action: those they may see. */
+export function accountCapabilities(policy: Policy, identity: Identity): AccountCapability[] {
+  const allowed = (action: Action, apiKey: string) => decide(policy, identity, action, apiKey).allowed;
+  return policy.accounts
+    .list()
+    .map(({ apiKey }) => ({
+      api_key: apiKey,
+      actions: ACTIONS.filter((a) => isAccountAction(a) && allowed(a, apiKey)),
+    }))
     .filter((account) => account.actions.length > 0);
-  return { accounts, actions: ACTIONS.filter((a) => !isAccountAction(a) && allowed(a, null)) };
+}
+
+export function capabilities(policy: Policy, identity: Identity): Capabilities {
+  const actions = ACTIONS.filter((a) => !isAccountAction(a) && decide(policy, identity, a, null).allowed);
+  return { accounts: accountCapabilities(policy, identity), actions };
 }

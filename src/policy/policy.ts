@@ -5,14 +5,19 @@ import { isGroupName } from '../identity/identity-values.ts';
 import { API_KEY_PATTERN } from '../vonage/identifiers.ts';
 
 /**
- * The access policy: which Vonage api keys this gateway manages and who may do what to them.
+ * The access policy: which Vonage accounts this gateway manages and who may do what to them.
  * Loaded and validated once at start; a bad file stops the service with every problem named.
+ * Which accounts exist comes from Vonage (discovery, src/estate/) unless `discovery: false`; the file's
+ * `accounts` is then an allow-list, `exclude` names accounts never to touch, and a grant may name
+ * accounts by api key or by a glob on their Vonage name.
  */
 
 export const ACTIONS = ['secrets:read', 'secrets:create', 'secrets:revoke', 'audit:read'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 const apiKeySchema = z.string().regex(API_KEY_PATTERN, 'must be 6-32 letters or digits');
+const nameGlobSchema = z.object({ name: z.string().min(1).max(200, 'must be at most 200 characters') }).strict();
+const accountRefSchema = z.union([apiKeySchema, nameGlobSchema]);
 
 /** Each field on its own; the rules across fields are checked beside them, so every problem is named. */
 const grantFields = z
@@ -20,7 +25,7 @@ const grantFields = z
     group: z.string().refine(isGroupName, 'must be a group name: printable ASCII, no spaces or commas').optional(),
     email: z.email().optional(),
     accounts: z
-      .array(z.union([z.literal('*'), apiKeySchema]))
+      .array(z.union([z.literal('*'), accountRefSchema]))
       .min(1)
       .optional(),
     actions: z.array(z.enum(ACTIONS)).min(1),
@@ -28,15 +33,24 @@ const grantFields = z
   .strict();
 type GrantFields = z.infer<typeof grantFields>;
 
-const policyFields = z.object({ accounts: z.array(apiKeySchema).min(1), grants: z.array(z.unknown()) }).strict();
+const policyFields = z
+  .object({
+    discovery: z.boolean().optional(),
+    accounts: z.array(apiKeySchema).min(1).optional(),
+    exclude: z.array(accountRefSchema).optional(),
+    grants: z.array(z.unknown()),
+  })
+  .strict();
 
 const issuesOf = (error: z.ZodError, prefix: string) =>
   error.issues.map(
     (issue) => `${[prefix, ...issue.path].filter((p) => p !== '').join('.') || '(document)'}: ${issue.message}`,
   );
 
+const hasName = (ref: unknown) => typeof ref === 'object' && ref !== null && 'name' in ref;
+
 /** Every problem of one grant: its fields', and the rules across them, read from the raw grant. */
-function grantProblems(raw: unknown, index: number, accounts: readonly string[]): string[] {
+function grantProblems(raw: unknown, index: number, accounts: readonly string[] | null, discovery: boolean): string[] {
   const at = `grants.${index}`;
   const parsed = grantFields.safeParse(raw);
   const problems = parsed.success ? [] : issuesOf(parsed.error, at);
@@ -47,22 +61,82 @@ function grantProblems(raw: unknown, index: number, accounts: readonly string[])
   if (grant.accounts === undefined && actions.some((action) => action !== 'audit:read'))
     problems.push(`${at}: must list accounts when it grants secrets:* actions`);
   for (const account of Array.isArray(grant.accounts) ? grant.accounts : []) {
-    if (account !== '*' && typeof account === 'string' && !accounts.includes(account))
+    if (accounts && account !== '*' && typeof account === 'string' && !accounts.includes(account))
       problems.push(`${at}.accounts: "${account}" is not in the top-level accounts list`);
+    if (!discovery && hasName(account))
+      problems.push(`${at}.accounts: a name glob needs discovery (names come from Vonage)`);
   }
   return problems;
+}
+
+/** Api keys and name globs (`*` any run of characters, `?` one), matched against an account. */
+export interface AccountMatcher {
+  keys: ReadonlySet<string>;
+  names: ReadonlyArray<{ glob: string; pattern: RegExp }>;
+}
+
+const globPattern = (glob: string) =>
+  new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replaceAll('*', '.*')
+      .replaceAll('?', '.')}$`,
+    's',
+  );
+
+export function accountMatcher(refs: ReadonlyArray<string | { name: string }>): AccountMatcher {
+  return {
+    keys: new Set(refs.filter((ref): ref is string => typeof ref === 'string')),
+    names: refs
+      .filter((ref): ref is { name: string } => typeof ref !== 'string')
+      .map(({ name }) => ({ glob: name, pattern: globPattern(name) })),
+  };
+}
+
+export const matchesAccount = (matcher: AccountMatcher, account: { apiKey: string; name: string | null }) =>
+  matcher.keys.has(account.apiKey) ||
+  (account.name !== null && matcher.names.some(({ pattern }) => pattern.test(account.name as string)));
+
+/** An account the gateway manages now, as the last discovery named it (name null: not known). */
+export interface ManagedAccount {
+  apiKey: string;
+  name: string | null;
+  suspended: boolean;
+}
+
+/** The accounts managed now: discovered from Vonage, or the static list; src/estate/ keeps it current. */
+export interface AccountDirectory {
+  get(apiKey: string): ManagedAccount | undefined;
+  list(): readonly ManagedAccount[];
+  readonly source: 'vonage' | 'static';
+}
+
+/** The directory before (or without) discovery: the allow-list, nameless, none suspended. */
+export function staticDirectory(keys: Iterable<string>, exclude: AccountMatcher): AccountDirectory {
+  const accounts = [...new Set(keys)]
+    .sort()
+    .map((apiKey) => ({ apiKey, name: null, suspended: false }))
+    .filter((account) => !matchesAccount(exclude, account));
+  const byKey = new Map(accounts.map((account) => [account.apiKey, account]));
+  return { get: (apiKey) => byKey.get(apiKey), list: () => accounts, source: 'static' };
 }
 
 export interface Grant {
   group?: string;
   email?: string;
-  accounts: '*' | Set<string>;
+  accounts: '*' | AccountMatcher;
   actions: Set<Action>;
 }
 
 export interface Policy {
-  accounts: ReadonlySet<string>;
+  /** Whether the account list comes from Vonage (the default). */
+  discovery: boolean;
+  /** The top-level `accounts`: the static list, and with discovery an allow-list; null when absent. */
+  allow: ReadonlySet<string> | null;
+  exclude: AccountMatcher;
   grants: readonly Grant[];
+  /** The accounts managed now. From the file alone, the static list; the composition root binds the estate. */
+  accounts: AccountDirectory;
 }
 
 export class PolicyError extends Error {
@@ -83,21 +157,32 @@ export function parsePolicy(text: string, source: string): Policy {
     throw new PolicyError(source, [`not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`]);
   }
   const parsed = policyFields.safeParse(document);
-  const raw = (document && typeof document === 'object' ? document : {}) as { accounts?: unknown; grants?: unknown };
-  const accounts = Array.isArray(raw.accounts) ? raw.accounts.filter((a): a is string => typeof a === 'string') : [];
+  const raw = (document && typeof document === 'object' ? document : {}) as Record<string, unknown>;
+  const discovery = raw.discovery !== false;
+  const accounts = Array.isArray(raw.accounts) ? raw.accounts.filter((a): a is string => typeof a === 'string') : null;
   const grants = Array.isArray(raw.grants) ? raw.grants : [];
   const problems = [
     ...(parsed.success ? [] : issuesOf(parsed.error, '')),
-    ...grants.flatMap((grant, index) => grantProblems(grant, index, accounts)),
+    ...(!discovery && accounts === null ? ['accounts: must list the accounts when discovery is false'] : []),
+    ...(!discovery && Array.isArray(raw.exclude) && raw.exclude.some(hasName)
+      ? ['exclude: a name glob needs discovery (names come from Vonage)']
+      : []),
+    ...grants.flatMap((grant, index) => grantProblems(grant, index, accounts, discovery)),
   ];
   if (problems.length > 0 || !parsed.success) throw new PolicyError(source, problems);
-  const valid = grants as GrantFields[];
+  const exclude = accountMatcher(parsed.data.exclude ?? []);
+  const allow = parsed.data.accounts ? new Set(parsed.data.accounts) : null;
   return {
-    accounts: new Set(parsed.data.accounts),
-    grants: valid.map((grant) => ({
+    discovery,
+    allow,
+    exclude,
+    accounts: staticDirectory(allow ?? [], exclude),
+    grants: (grants as GrantFields[]).map((grant) => ({
       group: grant.group,
       email: grant.email?.toLowerCase(),
-      accounts: grant.accounts?.includes('*') ? '*' : new Set(grant.accounts ?? []),
+      accounts: grant.accounts?.includes('*')
+        ? '*'
+        : accountMatcher((grant.accounts ?? []) as Array<string | { name: string }>),
       actions: new Set(grant.actions),
     })),
   };

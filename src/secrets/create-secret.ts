@@ -1,6 +1,6 @@
 import { auditTrail } from '../audit/trail.ts';
 import { claimOnce } from '../idempotency/once-per-key.ts';
-import { authorize } from '../policy/authorize.ts';
+import { assertNotSuspended, authorize } from '../policy/authorize.ts';
 import type { Secret } from '../vonage/schemas.ts';
 import type { AuditedInput, SecretsDeps } from './deps.ts';
 
@@ -26,6 +26,7 @@ export async function createSecret(deps: SecretsDeps, input: CreateSecretInput):
   const trail = auditTrail(deps.audit, attempt);
   return trail.refusalsRecorded(async () => {
     authorize(deps.policy, attempt.actor, 'secrets:create', attempt.apiKey);
+    assertNotSuspended(deps.policy, attempt.apiKey);
     const keyed = {
       caller: attempt.actor.email,
       key: input.idempotencyKey,

@@ -1,6 +1,7 @@
 import { auditTrail } from '../audit/trail.ts';
 import { AppError } from '../errors.ts';
 import { claimOnce } from '../idempotency/once-per-key.ts';
+import { assertNotSuspended } from '../policy/authorize.ts';
 import { isInterrupted, transition } from '../rotation/machine.ts';
 import { findInProgress, insertRotation, type Rotation } from '../rotation/store.ts';
 import { generateSecret } from '../vonage/secret-rules.ts';
@@ -34,6 +35,7 @@ export async function startRotation(deps: RotationDeps, input: StartRotationInpu
   const trail = auditTrail(deps.audit, attempt);
   const once = await trail.refusalsRecorded(async () => {
     authorizeRotation(deps, input);
+    assertNotSuspended(deps.policy, attempt.apiKey);
     const request = [
       'rotation',
       attempt.apiKey,

@@ -1,7 +1,7 @@
 import { Pool } from 'undici';
 import { AppError } from '../errors.ts';
 import { type CircuitBreaker, createCircuitBreaker } from './circuit-breaker.ts';
-import { parseSecret, parseSecretList, type Secret } from './schemas.ts';
+import { type Estate, parseEstate, parseSecret, parseSecretList, type Secret } from './schemas.ts';
 import { toUpstreamError, type UpstreamReply } from './upstream-errors.ts';
 
 /** A Vonage answer with the status it came with; a failure is an AppError carrying `upstreamStatus`. */
@@ -21,6 +21,8 @@ export interface VonageSecrets {
   revoke(apiKey: string, secretId: string, observe?: UpstreamObserver): Promise<Upstreamed<null>>;
   /** Whether `secret` authenticates as the account itself; the rotation's test step. */
   authenticatesAs(apiKey: string, secret: string, observe?: UpstreamObserver): Promise<Upstreamed<boolean>>;
+  /** The primary account and its subaccounts (the Subaccounts API), with the primary's credentials. */
+  listSubaccounts(observe?: UpstreamObserver): Promise<Upstreamed<Estate>>;
   breaker: CircuitBreaker;
   close(): Promise<void>;
 }
@@ -43,18 +45,20 @@ export interface VonageClientOptions {
 
 type Method = 'GET' | 'POST' | 'DELETE';
 const MAX_BODY_BYTES = 64 * 1024;
+/** A subaccount list is ~250 bytes an account: room for thousands. */
+const MAX_ESTATE_BYTES = 4 * 1024 * 1024;
 const BACKOFF_BASE_MS = 100;
 
 /** Path segments were validated against allow-lists; encoding them again keeps the URL safe regardless. */
 const secretsPath = (apiKey: string, secretId?: string) =>
   `/accounts/${encodeURIComponent(apiKey)}/secrets${secretId === undefined ? '' : `/${encodeURIComponent(secretId)}`}`;
 
-async function readBounded(body: AsyncIterable<Buffer>): Promise<string> {
+async function readBounded(body: AsyncIterable<Buffer>, maxBytes: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new AppError('upstream-error', 502, 'Vonage sent a response that is too large.');
+    if (size > maxBytes) throw new AppError('upstream-error', 502, 'Vonage sent a response that is too large.');
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -103,6 +107,7 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
   const master = basic(options.apiKey, options.apiSecret);
 
   async function attempt(method: Method, path: string, signal: AbortSignal, body?: string, authorization = master) {
+    const maxBytes = path.endsWith('/subaccounts') ? MAX_ESTATE_BYTES : MAX_BODY_BYTES;
     const contentType = body === undefined ? {} : { 'content-type': 'application/json' };
     const response = await pool.request({
       method,
@@ -111,7 +116,7 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
       body,
       signal,
     });
-    return { status: response.statusCode, headers: response.headers, text: await readBounded(response.body) };
+    return { status: response.statusCode, headers: response.headers, text: await readBounded(response.body, maxBytes) };
   }
 
   async function call(
@@ -178,6 +183,8 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
       if (reply.status === 401) return { value: false, upstreamStatus: 401 };
       return answer(reply, () => true);
     },
+    listSubaccounts: async (observe) =>
+      answer(await call('GET', `/accounts/${encodeURIComponent(options.apiKey)}/subaccounts`, observe), parseEstate),
     breaker,
     close: () => pool.close(),
   };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../errors.ts';
+import { API_KEY_PATTERN } from './identifiers.ts';
 import type { UpstreamReply } from './upstream-errors.ts';
 
 /** What we pass on of a Vonage secret. `_links` point at Vonage, not at us, so they are dropped. */
@@ -36,3 +37,47 @@ export const parseSecret = (reply: UpstreamReply): Secret => {
 
 export const parseSecretList = (reply: UpstreamReply): Secret[] =>
   parseWith(secretListSchema, reply)._embedded.secrets.map(({ id, created_at }) => ({ id, created_at }));
+
+/** An account as the Subaccounts API describes it (subaccounts.json, SubaccountResponse), as far as we use it. */
+export interface VonageAccount {
+  api_key: string;
+  name: string | null;
+  created_at: string | null;
+  suspended: boolean;
+}
+
+export interface Estate {
+  primary: VonageAccount | null;
+  subaccounts: VonageAccount[];
+}
+
+/** Every field is optional in the spec; an api key we could never address (not our pattern) is left out. */
+const accountSchema = z.object({
+  api_key: z.string().max(64),
+  name: z.string().max(200).nullish(),
+  created_at: z.string().max(64).nullish(),
+  suspended: z.boolean().nullish(),
+});
+const estateSchema = z.object({
+  _embedded: z.object({
+    primary_account: accountSchema.nullish(),
+    subaccounts: z.array(accountSchema).max(10_000).nullish(),
+  }),
+});
+
+const toAccount = (account: z.infer<typeof accountSchema>): VonageAccount => ({
+  api_key: account.api_key,
+  name: account.name ?? null,
+  created_at: account.created_at ?? null,
+  suspended: account.suspended ?? false,
+});
+
+export function parseEstate(reply: UpstreamReply): Estate {
+  const { _embedded: embedded } = parseWith(estateSchema, reply);
+  const addressable = (account: z.infer<typeof accountSchema>) => API_KEY_PATTERN.test(account.api_key);
+  const primary = embedded.primary_account;
+  return {
+    primary: primary && addressable(primary) ? toAccount(primary) : null,
+    subaccounts: (embedded.subaccounts ?? []).filter(addressable).map(toAccount),
+  };
+}

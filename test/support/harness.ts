@@ -6,6 +6,7 @@ import type { Kysely, KyselyPlugin } from 'kysely';
 import supertest from 'supertest';
 import { eventually } from './eventually.ts';
 import winston from 'winston';
+import { type SubAccountSpec, subAccountOf } from '../../src/dev/sandbox-state.ts';
 import { startVonageSandbox, type VonageSandbox } from '../../src/dev/vonage-sandbox.ts';
 import type { Database } from '../../src/database.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
@@ -58,8 +59,10 @@ export interface GatewayOptions {
   allowedOrigins?: string[];
   /** How long a rotation may sit in creating/testing before the next call treats it as interrupted. */
   rotationLeaseMs?: number;
-  /** More sub-accounts for the fake Vonage (and the test policy's `*` grants). */
-  subAccounts?: string[];
+  /** More sub-accounts for the fake Vonage (and the test policy's `*` grants): keys, or with names. */
+  subAccounts?: SubAccountSpec[];
+  /** An access policy other than TEST_POLICY (whose account list is extended by subAccounts). */
+  policy?: string;
   /** ROTATION_STALE_AFTER_HOURS. */
   rotationStaleAfterHours?: number;
   /** AUDIT_STREAM_URL and AUDIT_STREAM_SECRET (webhook format). */
@@ -77,6 +80,8 @@ export interface Gateway {
   db: Kysely<Database>;
   metrics: Metrics;
   logLines: string[];
+  /** One estate refresh, as the background job runs it (a test that runs one uses its own database). */
+  refreshEstate(): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -160,10 +165,9 @@ export async function openGateway(options: GatewayOptions = {}): Promise<OpenGat
     options.vonage ?? (await startVonageSandbox({ masterKey: MASTER_KEY, masterSecret: MASTER_SECRET, subAccounts }));
   const config = configFor(options, vonage.url);
   const shared = options.sharedRateLimits;
-  const policyText = TEST_POLICY.replace(
-    'accounts: [abcd1234, sub00001]',
-    `accounts: [abcd1234, ${subAccounts.join(', ')}]`,
-  );
+  const keys = subAccounts.map((spec) => subAccountOf(spec).apiKey);
+  const policyText =
+    options.policy ?? TEST_POLICY.replace('accounts: [abcd1234, sub00001]', `accounts: [abcd1234, ${keys.join(', ')}]`);
   const gateway = await buildGateway(config, {
     policy: parsePolicy(policyText, 'test policy'),
     logger,
@@ -199,6 +203,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     db: gateway.app.db,
     metrics: gateway.metrics,
     logLines,
+    refreshEstate: () => gateway.refreshEstate(),
     close,
   };
 }

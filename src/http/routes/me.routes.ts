@@ -18,6 +18,7 @@ export function meRouter(
       user: identity.user,
       groups: identity.groups,
       ...capabilities(policy, identity),
+      discovery: policy.accounts.source,
       settings: {
         secret_max_age_days: settings.secretMaxAgeDays,
         rotation_stale_after_hours: settings.rotationStaleAfterHours,
