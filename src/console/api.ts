@@ -7,6 +7,8 @@ import type { components, paths } from './generated/api.d.ts';
  */
 export type Me = components['schemas']['Me'];
 export type Secret = components['schemas']['Secret'];
+export type AccountSummary = components['schemas']['AccountSummary'];
+export type SecretAgeReport = components['schemas']['SecretAgeReport'];
 export type AuditEvent = components['schemas']['AuditEvent'];
 export type AuditPage = components['schemas']['AuditEventPage'];
 export type ChainReport = components['schemas']['ChainReport'];

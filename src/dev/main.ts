@@ -12,6 +12,7 @@ import { serve, shutdownOnSignals } from '../server.ts';
 import { buildGateway } from '../wiring.ts';
 import { buildConsole } from '../../tools/build-console.ts';
 import { devIdentities, withDevSignIn } from './dev-sign-in.ts';
+import { sandboxEstate } from './sandbox-estate.ts';
 import { startVonageSandbox } from './vonage-sandbox.ts';
 
 /**
@@ -22,6 +23,14 @@ import { startVonageSandbox } from './vonage-sandbox.ts';
  */
 
 const SANDBOX = { masterKey: 'abcd1234', masterSecret: 'Sandbox5ecret', subAccounts: ['sub00001'] };
+/** `--accounts N`: an estate of N named subaccounts (see sandbox-estate.ts); otherwise the one above. */
+const estateSize = (args: string[]) => {
+  const at = args.indexOf('--accounts');
+  const size = at < 0 ? 0 : Number(args[at + 1]);
+  if (at >= 0 && !(Number.isInteger(size) && size > 0 && size <= 5_000))
+    throw new Error('--accounts needs a whole number of subaccounts, 1 to 5000');
+  return size;
+};
 const defaultPolicyFile = fileURLToPath(new URL('./dev-policy.yaml', import.meta.url));
 const dataDir = process.env.DEV_DATA_DIR ?? fileURLToPath(new URL('../../.data', import.meta.url));
 /** What a developer may override from the environment; everything else is the sandbox's. */
@@ -61,7 +70,9 @@ async function main(): Promise<void> {
   const pglite = new PGlite(`${dataDir}/pglite`);
   const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
   await migrateToLatest(db);
-  const sandbox = await startVonageSandbox({ ...SANDBOX, stateFile: `${dataDir}/vonage-sandbox.json` });
+  const size = estateSize(process.argv);
+  const subAccounts = size > 0 ? sandboxEstate(size) : SANDBOX.subAccounts;
+  const sandbox = await startVonageSandbox({ ...SANDBOX, subAccounts, stateFile: `${dataDir}/vonage-sandbox.json` });
   const config = loadConfig(devEnvironment(sandbox.url));
   const logger = createLogger(config.logLevel);
   const policy = loadPolicy(config.accessPolicyFile);
@@ -73,6 +84,8 @@ async function main(): Promise<void> {
     ? await buildConsole(consoleDir, { watch: true, quiet: true })
     : async () => undefined;
   const gateway = await buildGateway(config, { policy, logger, db, rateLimitCounts: 'memory', consoleDir });
+  // The estate at once (the job would do it within seconds, paced): the console shows every account at first load.
+  await gateway.refreshEstate();
   // The embedded database on a loopback Postgres socket, so the reviewers' CLI can be tried against it.
   const socket = new PGLiteSocketServer({ db: pglite, host: '127.0.0.1', port: Number(process.env.DEV_DB_PORT ?? 0) });
   await socket.start();

@@ -6,7 +6,7 @@ import { expect } from '@jest/globals';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { createApp } from '../../src/http/app.ts';
 import { eventually } from '../support/eventually.ts';
-import { openGateway, type OpenGateway } from '../support/harness.ts';
+import { type GatewayOptions, openGateway, type OpenGateway } from '../support/harness.ts';
 
 /**
  * The real app on a real socket (the browser needs a URL), with the harness's Postgres and fake Vonage,
@@ -23,13 +23,18 @@ export interface Stage {
    * provokes on purpose (a 403, a 409) is the API answering, which the page shows; anything else is a fault.
    */
   browserErrors: string[];
-  as(headers: Record<string, string>): Promise<{ context: BrowserContext; page: Page }>;
+  as(
+    headers: Record<string, string>,
+    viewport?: { width: number; height: number },
+  ): Promise<{ context: BrowserContext; page: Page }>;
   close(): Promise<void>;
 }
 
-export async function startStage(): Promise<Stage> {
+/** `refreshEstate`: discover the fake's accounts first, as the job does at start (an estate of one's own). */
+export async function startStage(options: GatewayOptions & { refreshEstate?: boolean } = {}): Promise<Stage> {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  const parts = await openGateway({ rateLimits: { readsPerMinute: 10_000, writesPerMinute: 10_000 } });
+  const parts = await openGateway({ rateLimits: { readsPerMinute: 10_000, writesPerMinute: 10_000 }, ...options });
+  if (options.refreshEstate) await parts.gateway.refreshEstate();
   const server: Server = createServer(createApp(parts.gateway.app));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -63,12 +68,8 @@ export async function startStage(): Promise<Stage> {
     parts,
     browser,
     browserErrors,
-    async as(headers) {
-      const context = await browser.newContext({
-        extraHTTPHeaders: headers,
-        acceptDownloads: true,
-        viewport: { width: 1200, height: 900 },
-      });
+    async as(headers, viewport = { width: 1200, height: 900 }) {
+      const context = await browser.newContext({ extraHTTPHeaders: headers, acceptDownloads: true, viewport });
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url });
       contexts.push(context);
       return { context, page: watch(await context.newPage()) };

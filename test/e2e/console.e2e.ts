@@ -21,14 +21,19 @@ afterAll(async () => {
   await stage.close();
 });
 
-const account = (page: import('playwright-core').Page, apiKey: string) =>
-  page.getByRole('region', { name: `Account ${apiKey}` });
+/** Opens the account's row on the accounts page (one is open at a time) and returns its panel. */
+async function account(page: import('playwright-core').Page, apiKey: string) {
+  const panel = page.getByRole('region', { name: `Account ${apiKey}` });
+  if ((await panel.count()) === 0) await page.getByRole('button', { name: new RegExp(`^Open .*${apiKey}$`) }).click();
+  await visible(panel);
+  return panel;
+}
 
 describe('the console', () => {
   test('when an admin creates a generated secret, then it is shown once, it can be revoked, and the audit shows both attempts', async () => {
     const { page } = await stage.as(adminReviewer);
     await page.goto(`${stage.url}/console/`);
-    const card = account(page, MASTER_KEY);
+    const card = await account(page, MASTER_KEY);
     await hasCount(card.getByRole('row'), 2);
     await expectAccessible(page);
 
@@ -50,6 +55,7 @@ describe('the console', () => {
     await card.getByLabel(/to revoke this secret/).fill(newest.slice(0, 8));
     await card.getByRole('button', { name: 'Revoke', exact: true }).click();
     await hasCount(card.getByRole('row'), 2);
+    await visible(card.getByRole('status').filter({ hasText: `Secret ${newest} revoked.` }));
 
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByLabel('Actor email').fill('ops@example.com');
@@ -64,7 +70,7 @@ describe('the console', () => {
   test('when a reader opens the console, then create and revoke are disabled with the reason', async () => {
     const { page } = await stage.as(reader);
     await page.goto(`${stage.url}/console/`);
-    const card = account(page, SUB_KEY);
+    const card = await account(page, SUB_KEY);
 
     expect(await card.getByRole('button', { name: 'Create a secret' }).isDisabled()).toBe(true);
     await visible(card.getByText(`needs secrets:create on ${SUB_KEY}`));
@@ -83,7 +89,7 @@ describe('the console', () => {
   test('when a third secret is asked for, then Vonage\'s "maximum 2 secrets" refusal is shown in words', async () => {
     const { page } = await stage.as(adminReviewer);
     await page.goto(`${stage.url}/console/`);
-    const card = account(page, SUB_KEY);
+    const card = await account(page, SUB_KEY);
     await card.getByRole('button', { name: 'Create a secret' }).click();
     await card.getByRole('button', { name: 'Create', exact: true }).click();
     await card.getByRole('button', { name: 'Done' }).click();
@@ -146,7 +152,7 @@ describe('the console', () => {
   test('when an admin rotates with the wizard, then the new secret is shown once, completing leaves only it, and the steps are audited', async () => {
     const { page } = await stage.as(adminReviewer);
     await page.goto(`${stage.url}/console/`);
-    const card = account(page, MASTER_KEY);
+    const card = await account(page, MASTER_KEY);
     const [before] = stage.parts.vonage.secretsOf(MASTER_KEY);
 
     await expect(card.getByLabel('Secret to retire').inputValue()).resolves.toBe(before?.id);
@@ -159,10 +165,6 @@ describe('the console', () => {
     await visible(card.getByRole('row').filter({ hasText: before?.id }).getByText('retiring (rotation)'));
     await visible(card.getByText('new (rotation)'));
     expect(await card.getByRole('button', { name: `Revoke ${before?.id}` }).isDisabled()).toBe(true);
-    // The other account has 2 secrets: its form says what discarding one means, and that it is brand new.
-    const discard = account(page, SUB_KEY).locator('label.discard');
-    await visible(discard.getByText(/cancelling the rotation later will not bring it back/));
-    await visible(discard.getByText(/It was created \d+ minutes ago/));
     await expectAccessible(page);
     await shot(page, '6-rotation-awaiting-cutover');
     await card.getByRole('button', { name: 'Consumers switched: complete' }).click();
@@ -185,6 +187,14 @@ describe('the console', () => {
       .orderBy('id')
       .execute();
     expect(steps.map((s) => s.action)).toEqual(['secret.create', 'secret.test', 'secret.revoke']);
+    await visible(card.getByRole('status').filter({ hasText: 'Rotation completed' }));
+    await card.getByText(/Rotation history/).click();
+    await visible(card.getByRole('table', { name: /Past rotations/ }).getByText('completed'));
+
+    // The other account has 2 secrets: its form says what discarding one means, and that it is brand new.
+    const discard = (await account(page, SUB_KEY)).locator('label.discard');
+    await visible(discard.getByText(/cancelling the rotation later will not bring it back/));
+    await visible(discard.getByText(/It was created \d+ minutes ago/));
   });
 
   test('when a reviewer opens a link with a bad filter, then the page says which field and why, with no retry button', async () => {

@@ -8,12 +8,14 @@ import { Reason } from './states.ts';
 interface Props {
   apiKey: string;
   allowed: boolean;
+  /** Why not, when not allowed (default: the action to ask for). */
+  why?: string;
   secretCount: number;
   onCreated: () => void;
 }
 
 /** Create: a generated secret by default, shown exactly once, with a copy button. */
-export function CreateSecret({ apiKey, allowed, secretCount, onCreated }: Props) {
+export function CreateSecret({ apiKey, allowed, why, secretCount, onCreated }: Props) {
   const [open, setOpen] = useState(false);
   const [mode, setMode] = useState<'generate' | 'own'>('generate');
   const [own, setOwn] = useState('');
@@ -69,7 +71,7 @@ export function CreateSecret({ apiKey, allowed, secretCount, onCreated }: Props)
       <button type="button" disabled=${!allowed} aria-describedby=${allowed ? undefined : reasonId} onClick=${() => setOpen(true)}>
         Create a secret
       </button>
-      ${!allowed && html`<${Reason} id=${reasonId} text=${`needs secrets:create on ${apiKey}`} />`}
+      ${!allowed && html`<${Reason} id=${reasonId} text=${why ?? `needs secrets:create on ${apiKey}`} />`}
       ${allowed && secretCount >= 2 && html`<span class="hint">This account already has 2 secrets: Vonage will refuse a third until one is revoked.</span>`}
     </p>`;
   }

@@ -3,13 +3,14 @@ import { useState } from 'preact/hooks';
 import { api, describeProblem, type Secret, unwrap } from '../api.ts';
 import { ShownOnce, TypedConfirm } from './confirm.ts';
 import { Reason } from './states.ts';
+import { ago, When } from './when.ts';
 import type { Loaded } from './use-load.ts';
 
-type Rotation = Awaited<ReturnType<typeof loadRotations>>[number];
+export type Rotation = Awaited<ReturnType<typeof loadRotations>>[number];
 export const loadRotations = async (apiKey: string) =>
   (await unwrap(api.GET('/v1/accounts/{apiKey}/rotations', { params: { path: { apiKey } } }))).rotations;
 
-const IN_PROGRESS = ['creating', 'testing', 'awaiting_cutover', 'completing', 'cancelling'];
+export const IN_PROGRESS = ['creating', 'testing', 'awaiting_cutover', 'completing', 'cancelling'];
 export const inProgress = (rotations: Loaded<Rotation[]>) =>
   rotations.state === 'ready' ? rotations.value.find((r) => IN_PROGRESS.includes(r.state)) : undefined;
 
@@ -18,8 +19,11 @@ interface Props {
   secrets: Secret[];
   rotations: Loaded<Rotation[]>;
   allowed: boolean;
+  /** Why not, when not allowed (default: the actions to ask for). */
+  why?: string;
   staleAfterHours: number;
-  onChanged: () => void;
+  /** After a step, with what to tell the user. */
+  onChanged: (message?: string) => void;
 }
 
 const HOUR_MS = 3_600_000;
@@ -29,42 +33,49 @@ const HOUR_MS = 3_600_000;
  * copy the new secret → "consumers switched" → complete, confirmed by typing the retired secret's start.
  * A rotation in progress is shown first, flagged when stale, with its two ways out.
  */
-export function RotationPanel({ apiKey, secrets, rotations, allowed, staleAfterHours, onChanged }: Props) {
+export function RotationPanel({ apiKey, secrets, rotations, allowed, why, staleAfterHours, onChanged }: Props) {
   const [shown, setShown] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [completing, setCompleting] = useState(false);
-  async function act(work: () => Promise<unknown>) {
+  async function act(work: () => Promise<unknown>, done?: string) {
     setBusy(true);
     setError(null);
+    let said: string | undefined;
     try {
       await work();
+      said = done;
     } catch (problem) {
       setError(describeProblem(problem));
     } finally {
       setBusy(false);
       setCompleting(false);
-      onChanged();
+      onChanged(said);
     }
   }
   if (!allowed) {
     return html`<p><button type="button" disabled aria-describedby=${`rotate-reason-${apiKey}`}>Rotate</button>
-      <${Reason} id=${`rotate-reason-${apiKey}`} text=${`needs secrets:create and secrets:revoke on ${apiKey}`} /></p>`;
+      <${Reason} id=${`rotate-reason-${apiKey}`} text=${why ?? `needs secrets:create and secrets:revoke on ${apiKey}`} /></p>`;
   }
   const open = inProgress(rotations);
   const path = (id: string) => ({ params: { path: { apiKey, rotationId: id } } });
   const finish = (id: string, step: 'complete' | 'cancel') =>
-    act(async () => {
-      const url = `/v1/accounts/{apiKey}/rotations/{rotationId}/${step}` as const;
-      await unwrap(api.POST(url, path(id)));
-      setShown(null);
-    });
+    act(
+      async () => {
+        const url = `/v1/accounts/{apiKey}/rotations/{rotationId}/${step}` as const;
+        await unwrap(api.POST(url, path(id)));
+        setShown(null);
+      },
+      step === 'complete'
+        ? 'Rotation completed: the old secret was revoked.'
+        : 'Rotation cancelled: the new secret was revoked.',
+    );
   if (open) {
     const hours = Math.floor((Date.now() - Date.parse(open.updated_at)) / HOUR_MS);
     const stale = open.state === 'awaiting_cutover' && hours > staleAfterHours;
     return html`<section class=${`rotation ${stale ? 'stale' : ''}`} aria-labelledby=${`rot-${apiKey}`}>
       <h4 id=${`rot-${apiKey}`}>Rotation in progress: ${open.state.replace('_', ' ')}${stale ? ' (stale)' : ''}</h4>
-      <p>Started ${open.started_at} by ${open.started_by}. New secret <code>${open.new_secret?.id}</code>; the one it
+      <p>Started <${When} iso=${open.started_at} /> by ${open.started_by}. New secret <code>${open.new_secret?.id}</code>; the one it
         retires (<code>${open.retire_secret_id}</code>) is still live.${stale ? ` It has waited ${hours} hours: two secrets are live.` : ''}</p>
       ${
         shown &&
@@ -115,7 +126,7 @@ function StartRotation({ apiKey, secrets, busy, error, onStart }: StartProps) {
   return html`<form class="rotate" onSubmit=${submit}>
     <label>Secret to retire
       <select value=${retire} onChange=${(e: Event) => setRetire((e.target as HTMLSelectElement).value)}>
-        ${secrets.map((s) => html`<option value=${s.id}>${s.id.slice(0, 8)}… created ${s.created_at}</option>`)}
+        ${secrets.map((s) => html`<option value=${s.id}>${s.id.slice(0, 8)}… created ${ago(s.created_at)}</option>`)}
       </select></label>
     ${
       other &&

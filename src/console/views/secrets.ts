@@ -1,67 +1,84 @@
 import { html } from 'htm/preact';
 import { useState } from 'preact/hooks';
-import { api, describeProblem, type Me, type Secret, unwrap } from '../api.ts';
+import { api, describeProblem, type Secret, unwrap } from '../api.ts';
 import { TypedConfirm } from './confirm.ts';
 import { CreateSecret } from './create-secret.ts';
-import { inProgress, loadRotations, RotationPanel } from './rotation.ts';
-import { Empty, Failure, Loading, Reason } from './states.ts';
+import { IN_PROGRESS, inProgress, loadRotations, type Rotation, RotationPanel } from './rotation.ts';
+import { Failure, Loading, Reason } from './states.ts';
 import { useLoad } from './use-load.ts';
+import { When } from './when.ts';
 
 const DAY_MS = 86_400_000;
 const ageInDays = (createdAt: string) => Math.floor((Date.now() - Date.parse(createdAt)) / DAY_MS);
 
-export function SecretsPage({ me }: { me: Me }) {
-  if (me.accounts.length === 0) {
-    return html`<${Empty} title="You have no access to any Vonage account yet">
-      <p>Ask the platform team that owns the gateway's access policy for <code>secrets:read</code> on the account you
-        need. Tell them you are <strong>${me.email}</strong>${me.groups.length > 0 && html` in ${me.groups.join(', ')}`}.</p>
-    </${Empty}>`;
-  }
-  return html`<h2>Secrets</h2>
-    <aside class="rules" aria-label="Vonage's rules">
-      Vonage allows at most <strong>2 secrets</strong> per account and never revokes the <strong>last one</strong>.
-      To rotate: create the new secret, move every consumer to it, then revoke the old one.
-      Secrets older than ${me.settings.secret_max_age_days} days are overdue.
-    </aside>
-    ${me.accounts.map(
-      (account) => html`<${AccountCard} key=${account.api_key} apiKey=${account.api_key} actions=${account.actions}
-      maxAgeDays=${me.settings.secret_max_age_days} staleAfterHours=${me.settings.rotation_stale_after_hours} />`,
-    )}`;
+interface CardProps {
+  apiKey: string;
+  name: string | null;
+  suspended: boolean;
+  actions: string[];
+  maxAgeDays: number;
+  staleAfterHours: number;
+  /** Something changed at Vonage (the accounts page shows the new counts). */
+  onChanged: () => void;
 }
 
-function AccountCard(props: { apiKey: string; actions: string[]; maxAgeDays: number; staleAfterHours: number }) {
+const SUSPENDED = 'the account is suspended at Vonage';
+
+/** One account opened: its live secrets and rotations (the only Vonage reads), actions, and history. */
+export function AccountCard(props: CardProps) {
   const { apiKey, actions, maxAgeDays, staleAfterHours } = props;
+  const [notice, setNotice] = useState<string | null>(null);
   const [secrets, reloadSecrets] = useLoad(
     async () => (await unwrap(api.GET('/v1/accounts/{apiKey}/secrets', { params: { path: { apiKey } } }))).secrets,
     apiKey,
   );
   const [rotations, reloadRotations] = useLoad(() => loadRotations(apiKey), `rotations-${apiKey}`);
-  const reload = () => {
+  const changed = (message?: string) => {
+    setNotice(message ?? null);
     reloadSecrets();
     reloadRotations();
+    props.onChanged();
   };
   const open = inProgress(rotations);
+  const title = props.name ? `Account ${apiKey} (${props.name})` : `Account ${apiKey}`;
   return html`<section class="account" aria-labelledby=${`account-${apiKey}`}>
-    <h3 id=${`account-${apiKey}`}>Account ${apiKey}</h3>
+    <h3 id=${`account-${apiKey}`}>${title}</h3>
+    ${props.suspended && html`<p class="warning">Vonage has suspended this account: no secret can be created or rotated on it.</p>`}
+    ${notice && html`<p class="notice" role="status">${notice}</p>`}
     ${secrets.state === 'loading' && html`<${Loading} what=${`the secrets of ${apiKey}`} />`}
-    ${secrets.state === 'failed' && html`<${Failure} error=${secrets.error} retry=${reload} />`}
+    ${secrets.state === 'failed' && html`<${Failure} error=${secrets.error} retry=${() => changed()} />`}
     ${
       secrets.state === 'ready' &&
       html`
       <${SecretTable} apiKey=${apiKey} secrets=${secrets.value} canRevoke=${actions.includes('secrets:revoke')}
-        maxAgeDays=${maxAgeDays} onRevoked=${reload}
+        maxAgeDays=${maxAgeDays} onRevoked=${(id: string) => changed(`Secret ${id} revoked.`)}
         roles=${open ? { [open.retire_secret_id]: 'retiring', ...(open.new_secret ? { [open.new_secret.id]: 'new' } : {}) } : {}} />
-      <${CreateSecret} apiKey=${apiKey} allowed=${actions.includes('secrets:create')} secretCount=${secrets.value.length}
-        onCreated=${reload} />
+      <${CreateSecret} apiKey=${apiKey} allowed=${actions.includes('secrets:create') && !props.suspended}
+        why=${props.suspended ? SUSPENDED : undefined} secretCount=${secrets.value.length} onCreated=${() => changed()} />
       ${rotations.state === 'failed' && html`<${Failure} error=${rotations.error} retry=${reloadRotations} />`}
       ${
         rotations.state === 'ready' &&
         html`<${RotationPanel} apiKey=${apiKey} secrets=${secrets.value} rotations=${rotations}
-          staleAfterHours=${staleAfterHours} onChanged=${reload}
-          allowed=${actions.includes('secrets:create') && actions.includes('secrets:revoke')} />`
+          staleAfterHours=${staleAfterHours} onChanged=${changed} why=${props.suspended ? SUSPENDED : undefined}
+          allowed=${actions.includes('secrets:create') && actions.includes('secrets:revoke') && !props.suspended} />
+          <${RotationHistory} apiKey=${apiKey} rotations=${rotations.value} />`
       }`
     }
   </section>`;
+}
+
+/** Past rotations: who started each, when, and how it ended. */
+function RotationHistory({ apiKey, rotations }: { apiKey: string; rotations: Rotation[] }) {
+  const past = rotations.filter((r) => !IN_PROGRESS.includes(r.state));
+  if (past.length === 0) return html`<p class="hint">No past rotations of ${apiKey}.</p>`;
+  return html`<details class="history"><summary>Rotation history (${past.length})</summary>
+    <table><caption>Past rotations of ${apiKey}</caption>
+      <thead><tr><th scope="col">Started</th><th scope="col">By</th><th scope="col">Outcome</th></tr></thead>
+      <tbody>${past.map(
+        (r) => html`<tr key=${r.id}><td><${When} iso=${r.started_at} /></td><td>${r.started_by}</td>
+          <td><span class=${`outcome ${r.state === 'completed' ? 'success' : 'denied'}`}>${r.state}</span>${r.failure ? ` (${r.failure})` : ''}</td></tr>`,
+      )}</tbody>
+    </table></details>`;
 }
 
 interface TableProps {
@@ -71,7 +88,7 @@ interface TableProps {
   roles: Record<string, 'new' | 'retiring'>;
   canRevoke: boolean;
   maxAgeDays: number;
-  onRevoked: () => void;
+  onRevoked: (secretId: string) => void;
 }
 
 function SecretTable({ apiKey, secrets, roles, canRevoke, maxAgeDays, onRevoked }: TableProps) {
@@ -84,13 +101,13 @@ function SecretTable({ apiKey, secrets, roles, canRevoke, maxAgeDays, onRevoked 
         const age = ageInDays(secret.created_at);
         return html`<tr key=${secret.id}>
           <td class="mono">${secret.id}${roles[secret.id] && html` <span class=${`role ${roles[secret.id]}`}>${roles[secret.id] === 'new' ? 'new (rotation)' : 'retiring (rotation)'}</span>`}</td>
-          <td>${secret.created_at}</td>
+          <td><${When} iso=${secret.created_at} /></td>
           <td>${age} days ${age > maxAgeDays && html`<span class="overdue">overdue</span>`}</td>
           <td>${
             confirming === secret.id
               ? html`<${ConfirmRevoke} apiKey=${apiKey} secretId=${secret.id} onDone=${() => {
                   setConfirming(null);
-                  onRevoked();
+                  onRevoked(secret.id);
                 }}
                   onCancel=${() => setConfirming(null)} />`
               : html`<${RevokeButton} apiKey=${apiKey} secretId=${secret.id} allowed=${canRevoke} last=${secrets.length === 1}
