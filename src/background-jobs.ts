@@ -19,14 +19,14 @@ import type { VonageSecrets } from './vonage/client.ts';
  *   across replicas, checkpoints to the log): one replica per round, a transaction-scoped advisory lock,
  *   2 connections (the lock's transaction and the walk);
  * - the estate refresh (accounts discovered from Vonage, each account's secrets, the age gauges): one
- *   replica per round, a session advisory lock, 2 connections (the lock's and the writes');
+ *   replica per round, a session advisory lock, 1 connection (the lock's, which the writes share);
  * - the estate reload: every replica re-reads the managed accounts every minute, 1 connection;
  * - the idempotency-key sweep: every replica, an idempotent delete, 1 connection.
  * They run on a pool of their own, sized to hold all of them at once, so they never wait on each other
  * or take a connection a request needs. `stop` ends every loop (waiting for a round in flight), then
  * writes a last checkpoint; the composition root closes the pool after that.
  */
-export const JOB_CONNECTIONS = 1 + 2 + 2 + 1 + 1;
+export const JOB_CONNECTIONS = 1 + 2 + 1 + 1 + 1;
 
 export interface JobDeps {
   db: Kysely<Database>;

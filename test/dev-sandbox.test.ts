@@ -15,6 +15,9 @@ writeFileSync(
   policyFile,
   'accounts: [abcd1234]\ngrants:\n  - {group: testers, accounts: ["*"], actions: [secrets:read, secrets:create, audit:read]}\n',
 );
+/** Without an allow-list: every discovered account is managed. */
+const estatePolicyFile = join(dir, 'estate-policy.yaml');
+writeFileSync(estatePolicyFile, 'grants:\n  - {group: testers, accounts: ["*"], actions: [secrets:read]}\n');
 const caller = { 'X-Forwarded-Email': 'tess@example.com', 'X-Forwarded-Groups': 'testers' };
 const running = new Set<ChildProcess>();
 afterAll(() => {
@@ -36,7 +39,7 @@ function startDev(port: number, ...args: string[]): Promise<{ banner: string; st
     PATH: process.env.PATH,
     PORT: String(port),
     DEV_DATA_DIR: join(dir, 'data'),
-    DEV_POLICY_FILE: policyFile,
+    DEV_POLICY_FILE: args.includes('--accounts') ? estatePolicyFile : policyFile,
     RATE_LIMIT_WRITES_PER_MINUTE: '2',
     DEV_CONSOLE: 'off', // this test is about the API's dev loop; the console has its own browser tests
     LOG_LEVEL: 'error',
@@ -111,4 +114,31 @@ describe('npm run dev', () => {
     expect(empty.events).toHaveLength(0);
     await reset.stop();
   }, 180_000); // three dev-server starts; slow on a loaded 2-core machine, and no speed is asserted
+
+  test('when started with --accounts 500, then the estate is discovered at once: 501 named accounts, some suspended, some overdue', async () => {
+    const port = await freePort();
+    const dev = await startDev(port, '--reset', '--accounts', '500');
+    try {
+      const seen: Array<{ name: string | null; suspended: boolean }> = [];
+      let cursor: string | null = '';
+      while (cursor !== null) {
+        const page = (await (await api(port, `/v1/accounts?limit=200${cursor ? `&cursor=${cursor}` : ''}`)).json()) as {
+          accounts: Array<{ name: string | null; suspended: boolean }>;
+          next_cursor: string | null;
+        };
+        seen.push(...page.accounts);
+        cursor = page.next_cursor;
+      }
+      const overdue = (await (await api(port, '/v1/accounts?overdue=true&limit=200')).json()) as {
+        accounts: unknown[];
+      };
+
+      expect(seen).toHaveLength(501);
+      expect(seen.filter((a) => a.name === null)).toEqual([]);
+      expect(seen.filter((a) => a.suspended).length).toBeGreaterThan(5);
+      expect(overdue.accounts.length).toBeGreaterThan(50);
+    } finally {
+      await dev.stop();
+    }
+  }, 120_000);
 });

@@ -57,21 +57,26 @@ const pause = (ms: number, stop?: AbortSignal) =>
     stop?.addEventListener('abort', done, { once: true });
   });
 
+/** The whole pass on one connection: the session lock's, which its writes (each autocommitted) share. */
 export async function refreshEstate(deps: RefreshDeps, spacingMs: number, stop?: AbortSignal): Promise<PassResult> {
   return deps.db.connection().execute(async (conn) => {
     const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${LOCK_KEY}) as locked`.execute(conn);
     if (!rows[0]?.locked) return { outcome: 'skipped', upstreamCalls: 0, staticBecause: null };
     try {
-      const discovery = await discover(deps);
-      await deps.directory.reload(deps.db);
-      const listCalls = await listSecrets(deps, spacingMs, stop);
-      const awaiting = await awaitingCutoverCounts(deps.db);
-      for (const { apiKey } of deps.directory.list()) deps.gauges.awaitingCutover(apiKey, awaiting.get(apiKey) ?? 0);
-      return { outcome: 'refreshed', upstreamCalls: discovery.calls + listCalls, staticBecause: discovery.note };
+      return await pass({ ...deps, db: conn }, spacingMs, stop);
     } finally {
       await sql`select pg_advisory_unlock(${LOCK_KEY})`.execute(conn);
     }
   });
+}
+
+async function pass(deps: RefreshDeps, spacingMs: number, stop?: AbortSignal): Promise<PassResult> {
+  const discovery = await discover(deps);
+  await deps.directory.reload(deps.db);
+  const listCalls = await listSecrets(deps, spacingMs, stop);
+  const awaiting = await awaitingCutoverCounts(deps.db);
+  for (const { apiKey } of deps.directory.list()) deps.gauges.awaitingCutover(apiKey, awaiting.get(apiKey) ?? 0);
+  return { outcome: 'refreshed', upstreamCalls: discovery.calls + listCalls, staticBecause: discovery.note };
 }
 
 /** The account list: from Vonage when the policy allows and Vonage does; the static list otherwise. */
