@@ -1,8 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { runPolicyCli } from '../src/cli/policy.ts';
+import { createDatabase } from '../src/database.ts';
+import { saveDiscovered } from '../src/estate/store.ts';
+import { createLogger } from '../src/logger.ts';
+import { createScratchDatabase, type ScratchDatabase } from './support/scratch-db.ts';
 import { TEST_POLICY } from './support/harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'policy-cli-'));
@@ -128,5 +132,55 @@ describe('npm run policy -- explain', () => {
       accounts: [{ api_key: 'sub00001', actions: ['secrets:read', 'secrets:create'] }],
       actions: [],
     });
+  });
+});
+
+describe('npm run policy -- check, against the last discovery', () => {
+  let scratch: ScratchDatabase;
+  beforeAll(async () => {
+    scratch = await createScratchDatabase('policy_cli');
+    const db = createDatabase({ connectionString: scratch.gatewayUrl, logger: createLogger('error') });
+    const account = (api_key: string, name: string) => ({ api_key, name, created_at: null, suspended: false });
+    await saveDiscovered(db, account('abcd1234', 'primary'), [account('pay00001', 'payments-eu')]);
+    await db.destroy();
+  });
+  afterAll(async () => {
+    await scratch.drop();
+  });
+
+  test('when a grant names accounts that the last discovery did not find, then check warns about that grant', async () => {
+    const policy = file(
+      'globs.yaml',
+      'grants:\n  - {group: pay, accounts: [{name: "payments-*"}], actions: [secrets:read]}\n' +
+        '  - {group: crm, accounts: [{name: "crm-*"}, zzzz9999], actions: [secrets:read]}\n',
+    );
+    let output = '';
+    const code = await runPolicyCli(['check', policy], { DATABASE_URL: scratch.gatewayUrl }, (text) => {
+      output += text;
+    });
+
+    expect(code).toBe(0);
+    expect(output).toMatch(/^ok: 2 accounts, 2 grants\n {2}resolved against the last discovery \(vonage, /);
+    expect(output).not.toContain('grants[0]');
+    expect(output).toContain(
+      'warning: grants[1]: group crm → secrets:read on zzzz9999, name "crm-*" matches no managed account',
+    );
+  });
+
+  test('when explain resolves a name glob, then the account it matches is listed by its key', async () => {
+    const policy = file(
+      'explain.yaml',
+      'grants:\n  - {group: pay, accounts: [{name: "payments-*"}], actions: [secrets:read]}\n',
+    );
+    let output = '';
+    await runPolicyCli(
+      ['explain', '--policy', policy, '--email', 'p@example.com', '--groups', 'pay'],
+      { DATABASE_URL: scratch.gatewayUrl },
+      (text) => {
+        output += text;
+      },
+    );
+
+    expect(JSON.parse(output).accounts).toEqual([{ api_key: 'pay00001', actions: ['secrets:read'] }]);
   });
 });
