@@ -22,7 +22,9 @@ describe('Dockerfile', () => {
 
   test('when read, then it is multi-stage on a pinned Node 24 slim base, installs production deps with npm ci, and runs as non-root', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(stage).toMatch(/^node:24\.\d+\.\d+-bookworm-slim\b/);
+    // Every stage on the one base, a build argument whose default is the pinned official tag.
+    expect(dockerfile).toMatch(/^ARG BASE_IMAGE=node:24\.\d+\.\d+-bookworm-slim$/m);
+    for (const stage of stages) expect(stage).toMatch(/^\$\{BASE_IMAGE\} AS /);
     const runtime = stages.at(-1) ?? '';
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(runtime).toMatch(/^USER node$/m);
