@@ -66,6 +66,7 @@ export async function buildGateway(config: Config, parts: Parts): Promise<Gatewa
     closers.pool(parts.db ?? createDatabase({ connectionString: config.databaseUrl, logger, ...options }));
   const db = pool({ connectionTimeoutMs: parts.connectionTimeoutMs });
   const metrics = createMetrics();
+  metrics.secretMaxAge.set(config.secretMaxAgeDays * 86_400);
   const upstream = createVonageClient({
     ...config.vonage,
     breaker: parts.breaker ?? breakerOf(config, metrics, logger),

@@ -1,9 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { parseAllDocuments, stringify } from 'yaml';
+import { createMetrics } from '../src/http/metrics.ts';
 import { placeholdersIn, renderOverlay } from '../tools/render-k8s.ts';
 
 /**
@@ -15,7 +16,7 @@ import { placeholdersIn, renderOverlay } from '../tools/render-k8s.ts';
 type K8sObject = {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
 } & Record<string, any>;
 type Container = { name: string; image: string; resources?: { limits?: Record<string, string> } } & Record<string, any>;
 
@@ -152,7 +153,8 @@ describe('npm run k8s:render', () => {
   test('when the values are set, then the manifest renders with them and no placeholder', () => {
     const filled = renderOverlay('production')
       .replaceAll('PLACEHOLDER.registry.example', 'registry.corp.example')
-      .replaceAll('PLACEHOLDER-sso-proxy-pod-cidr', '10.8.0.0/14');
+      .replaceAll('PLACEHOLDER-sso-proxy-pod-cidr', '10.8.0.0/14')
+      .replaceAll('PLACEHOLDER-git.example', 'git.corp.example');
 
     expect(placeholdersIn(filled).filter((p) => !p.includes('backendServices'))).toEqual([]);
   });
@@ -177,5 +179,62 @@ describe('k8s/components/monitoring alert rules', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('k8s/components/monitoring runbooks and dashboard', () => {
+  const objects = render('production');
+  const rules = objects.find((o) => o.kind === 'PrometheusRule')?.spec.groups[0].rules as Array<{
+    alert: string;
+    annotations: { runbook_url?: string };
+  }>;
+  const runbooks = readFileSync('docs/runbooks.md', 'utf8');
+
+  test('when each alert is read, then its runbook_url is RUNBOOK_BASE_URL plus a section docs/runbooks.md has', () => {
+    const missing = rules.filter((rule) => {
+      const [base, anchor] = (rule.annotations.runbook_url ?? '').split('#');
+      const heading = runbooks.match(/^## (\S+)$/gm)?.find((h) => h.slice(3).toLowerCase() === anchor);
+      return !base?.endsWith('/docs/runbooks.md') || heading === undefined;
+    });
+
+    expect(missing.map((rule) => rule.alert)).toEqual([]);
+  });
+
+  test('when the dashboard is read, then it parses and every metric it queries is one the service exports', async () => {
+    const map = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1');
+    const dashboard = JSON.parse(map?.data['dashboard.json']) as {
+      panels: Array<{ targets: Array<{ expr: string }> }>;
+    };
+    const exported = (await createMetrics().registry.getMetricsAsJSON()).flatMap((m) =>
+      m.type === ('histogram' as unknown) ? [`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`] : [m.name],
+    );
+    const queried = dashboard.panels.flatMap((p) =>
+      p.targets.flatMap((t) => t.expr.match(/\b(?:gateway|vonage|audit)_[a-z_]+\b/g) ?? []),
+    );
+
+    expect(dashboard.panels.length).toBeGreaterThanOrEqual(10);
+    expect([...new Set(queried)].filter((name) => !exported.includes(name))).toEqual([]);
+  });
+
+  test('when the alert rules are read, then every metric they use is one the service exports', async () => {
+    const exported = (await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name);
+    const used = JSON.stringify(rules.map((r) => (r as unknown as { expr: string }).expr)).match(
+      /\b(?:gateway|vonage|audit)_[a-z_]+\b/g,
+    );
+
+    expect([...new Set(used)].filter((name) => !exported.includes(name))).toEqual([]);
+  });
+
+  test('when a Secret the pods read from changes, then Reloader rolls them: the annotation names every one', () => {
+    const deployment = objects.find((o) => o.kind === 'Deployment');
+    const named = deployment?.metadata.annotations?.['secret.reloader.stakater.com/reload']?.split(',') ?? [];
+    const secrets = new Set<string>();
+    JSON.stringify(deployment?.spec.template.spec, (key, value) => {
+      if (key === 'secretKeyRef') secrets.add(value.name);
+      return value;
+    });
+
+    expect(secrets.size).toBeGreaterThan(0);
+    expect([...secrets].filter((secret) => !named.includes(secret))).toEqual([]);
   });
 });

@@ -20,6 +20,7 @@ export interface Metrics {
   /** By managed api key (a bounded set from the policy): the oldest secret's age, and open rotations. */
   secretOldestAge: client.Gauge<'api_key'>;
   rotationsAwaitingCutover: client.Gauge<'api_key'>;
+  secretMaxAge: client.Gauge;
   estateSource: client.Gauge<'source'>;
   estateAccounts: client.Gauge;
   estateLastRefresh: client.Gauge<'result'>;
@@ -90,6 +91,11 @@ export function createMetrics(): Metrics {
       name: 'vonage_secret_oldest_age_seconds',
       help: "Age of the account's oldest Vonage API secret",
       labelNames: ['api_key'],
+      registers,
+    }),
+    secretMaxAge: new client.Gauge({
+      name: 'gateway_secret_max_age_seconds',
+      help: 'SECRET_MAX_AGE_DAYS in seconds: the overdue threshold, for the alert to compare against',
       registers,
     }),
     estateSource: new client.Gauge({
