@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from '@jest/globals';
 import { parseAllDocuments, stringify } from 'yaml';
 import { createMetrics } from '../src/http/metrics.ts';
-import { placeholdersIn, renderOverlay } from '../tools/render-k8s.ts';
+import { placeholdersIn, render as renderWith } from '../tools/render-k8s.ts';
 
 /**
  * Every overlay, alone and with each component, renders; every object validates against the Kubernetes
@@ -21,9 +21,24 @@ type K8sObject = {
 type Container = { name: string; image: string; resources?: { limits?: Record<string, string> } } & Record<string, any>;
 
 const OVERLAYS = ['staging', 'production'];
-const COMPONENTS = ['external-secrets', 'monitoring', 'jwt-identity'];
+const COMPONENTS = ['external-secrets', 'monitoring', 'jwt-identity', 'audit-stream'];
 const toObjects = (manifest: string) => parseAllDocuments(manifest).map((doc) => doc.toJS() as K8sObject);
-const render = (overlay: string, components: string[] = []) => toObjects(renderOverlay(overlay, components));
+/** values.env as an operator fills it in: every component's values set, none turned on. */
+const FILLED = [
+  'IMAGE=registry.corp.example/vonage-secrets-gateway:0.2.0',
+  'TRUSTED_PROXY_CIDRS=10.8.0.0/14',
+  'RUNBOOK_BASE_URL=https://git.corp.example/vonage-secrets-gateway/blob/v0.2.0/docs/runbooks.md',
+  'IAP_AUDIENCE=/projects/123456789012/global/backendServices/1234567890123456789',
+  'AUDIT_STREAM_EGRESS_CIDR=203.0.113.10/32',
+].join('\n');
+/** What `npm run k8s:render` prints for these values and components (and it must print something). */
+function rendered(overlay: string, components: string[] = [], values = FILLED): string {
+  const { manifest, problems } = renderWith(overlay, components, values);
+  if (manifest === undefined) throw new Error(`refused: ${problems.join('; ')}`);
+  return manifest;
+}
+const render = (overlay: string, components: string[] = [], values = FILLED) =>
+  toObjects(rendered(overlay, components, values));
 
 const SCHEMAS: Record<string, string> = {
   'monitoring.coreos.com/v1': '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1',
@@ -146,22 +161,102 @@ describe('npm run k8s:render', () => {
 
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(/PLACEHOLDER-sso-proxy-pod-cidr/);
-    expect(result.stderr).toMatch(/PLACEHOLDER\.registry\.example/);
+    expect(result.stderr).toMatch(/IMAGE: still a PLACEHOLDER/);
+    expect(result.stderr).toMatch(/TRUSTED_PROXY_CIDRS: still a PLACEHOLDER/);
   });
 
-  test('when the values are set, then the manifest renders with them and no placeholder', () => {
-    const filled = renderOverlay('production')
-      .replaceAll('PLACEHOLDER.registry.example', 'registry.corp.example')
-      .replaceAll('PLACEHOLDER-sso-proxy-pod-cidr', '10.8.0.0/14')
-      .replaceAll('PLACEHOLDER-git.example', 'git.corp.example');
+  test('when the values are set, then the manifest renders with them and no placeholder, on a bare cluster', () => {
+    const objects = render('production');
 
-    expect(placeholdersIn(filled).filter((p) => !p.includes('backendServices'))).toEqual([]);
+    expect(placeholdersIn(rendered('production'))).toEqual([]);
+    // No component is on by default: nothing needs a CRD (ServiceMonitor, ExternalSecret) that a bare cluster lacks.
+    expect(objects.map((o) => o.apiVersion).filter((v) => /coreos|external-secrets/.test(v))).toEqual([]);
+  });
+
+  test.each([
+    [
+      'jwt-identity without its audience',
+      'COMPONENTS=jwt-identity',
+      /IAP_AUDIENCE: required by the jwt-identity component/,
+    ],
+    [
+      'monitoring without a runbook base',
+      'COMPONENTS=monitoring',
+      /RUNBOOK_BASE_URL: required by the monitoring component/,
+    ],
+    [
+      'audit-stream without the SIEM range',
+      'COMPONENTS=audit-stream',
+      /AUDIT_STREAM_EGRESS_CIDR: required by the audit-stream/,
+    ],
+    ['a component that does not exist', 'COMPONENTS=monitorng', /no component "monitorng"/],
+    ['an image on latest', 'IMAGE=registry.corp.example/gw:latest', /IMAGE: must be pinned/],
+    ['one replica at least', 'HPA_MIN_REPLICAS=1', /HPA_MIN_REPLICAS: must be a whole number, at least 2/],
+    ['a maximum below the minimum', 'HPA_MIN_REPLICAS=4\nHPA_MAX_REPLICAS=3', /HPA_MAX_REPLICAS: must be at least/],
+    ['a limit the service refuses', 'RATE_LIMIT_READS_PER_MINUTE=lots', /RATE_LIMIT_READS_PER_MINUTE/],
+    ['an age the service refuses', 'SECRET_MAX_AGE_DAYS=0', /SECRET_MAX_AGE_DAYS/],
+    ['a typo in a key', 'SECRET_MAX_AGE_DAY=30', /SECRET_MAX_AGE_DAY: not a known value/],
+    ['labels that are not name=value', 'SERVICEMONITOR_LABELS=release', /SERVICEMONITOR_LABELS: must be name=value/],
+  ])('when values.env has %s, then the render refuses and names it', (_label, line, problem) => {
+    // The filled values, less every component's own value and the key under test, plus the line under test.
+    const dropped = ['IAP_AUDIENCE', 'RUNBOOK_BASE_URL', 'AUDIT_STREAM_EGRESS_CIDR', line.split('=')[0]];
+    const kept = FILLED.split('\n').filter((l) => !dropped.some((key) => l.startsWith(`${key}=`)));
+    const { manifest, problems } = renderWith('production', [], [...kept, line].join('\n'));
+
+    expect(manifest).toBeUndefined();
+    expect(problems.join('\n')).toMatch(problem);
+  });
+
+  test('when values.env has several problems, then every one is named at once', () => {
+    const { problems } = renderWith('production', ['jwt-identity'], 'IMAGE=x:latest\nHPA_MIN_REPLICAS=0');
+
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^IMAGE/),
+        expect.stringMatching(/^TRUSTED_PROXY_CIDRS: required/),
+        expect.stringMatching(/^IAP_AUDIENCE/),
+        expect.stringMatching(/^HPA_MIN_REPLICAS/),
+      ]),
+    );
+  });
+
+  test('when the knobs are set, then the manifest carries them: settings, scale, neighbours, labels, the SIEM egress', () => {
+    const values = [
+      FILLED,
+      'SECRET_MAX_AGE_DAYS=60',
+      'RATE_LIMIT_READS_PER_MINUTE=300',
+      'HPA_MIN_REPLICAS=3',
+      'HPA_MAX_REPLICAS=12',
+      'SSO_NAMESPACE=auth',
+      'MONITORING_NAMESPACE=observability',
+      'SERVICEMONITOR_LABELS=release=kube-prometheus-stack',
+      'EXTRA_ENV_AUDIT_STREAM_BATCH=200',
+    ].join('\n');
+    const objects = render('production', ['monitoring', 'audit-stream'], values);
+    const of = (kind: string) => objects.find((o) => o.kind === kind) as K8sObject;
+    const env = of('Deployment').spec.template.spec.containers[0].env as Array<{ name: string; value?: string }>;
+
+    expect(env).toEqual(
+      expect.arrayContaining([
+        { name: 'SECRET_MAX_AGE_DAYS', value: '60' },
+        { name: 'RATE_LIMIT_READS_PER_MINUTE', value: '300' },
+        { name: 'AUDIT_STREAM_BATCH', value: '200' },
+        expect.objectContaining({ name: 'AUDIT_STREAM_URL' }),
+      ]),
+    );
+    expect([of('HorizontalPodAutoscaler').spec.minReplicas, of('HorizontalPodAutoscaler').spec.maxReplicas]).toEqual([
+      3, 12,
+    ]);
+    const ingress = JSON.stringify(of('NetworkPolicy').spec.ingress);
+    expect(ingress).toContain('"kubernetes.io/metadata.name":"auth"');
+    expect(ingress).toContain('"kubernetes.io/metadata.name":"observability"');
+    expect(JSON.stringify(of('NetworkPolicy').spec.egress)).toContain('203.0.113.10/32');
+    expect(of('ServiceMonitor').metadata.labels).toMatchObject({ release: 'kube-prometheus-stack' });
   });
 });
 
 describe('k8s/components/monitoring alert rules', () => {
-  const rule = render('production').find((o) => o.kind === 'PrometheusRule');
+  const rule = render('production', ['monitoring']).find((o) => o.kind === 'PrometheusRule');
   const alerts = (rule?.spec.groups[0].rules ?? []).map((r: { alert: string }) => r.alert);
 
   test('when listed, then they cover audit unavailable, the open breaker and the 5xx ratio', () => {
@@ -183,7 +278,7 @@ describe('k8s/components/monitoring alert rules', () => {
 });
 
 describe('k8s/components/monitoring runbooks and dashboard', () => {
-  const objects = render('production');
+  const objects = render('production', ['monitoring']);
   const rules = objects.find((o) => o.kind === 'PrometheusRule')?.spec.groups[0].rules as Array<{
     alert: string;
     annotations: { runbook_url?: string };
