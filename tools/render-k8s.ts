@@ -48,6 +48,7 @@ export function renderOverlay(overlay: string, extra: string[] = [], root = 'k8s
 
 export const placeholdersIn = (manifest: string): string[] => [...new Set(manifest.match(PLACEHOLDER) ?? [])];
 
+// biome-ignore lint/suspicious/noExplicitAny: a rendered manifest is untyped YAML, each kind its own shape
 type Obj = { kind: string; metadata: { name: string; labels?: Record<string, string> } } & Record<string, any>;
 
 /** The knobs kustomize cannot express (numbers, label sets, a rule per value), applied to the rendered objects. */
