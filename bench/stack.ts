@@ -15,7 +15,10 @@ export interface Stack {
   cluster: Cluster;
   fakeUrl: string;
   proxyUrl: string;
+  floorUrl: string;
   gatewayUrl: string;
+  /** The process of each server measured, for its CPU time. */
+  pids: { proxy: number; floor: number; gateway: number };
   metricsUrl: string;
   gateway: ChildProcess;
   /** The gateway's NODE_OPTIONS and MALLOC_* settings, and where they came from. */
@@ -44,7 +47,8 @@ export async function startStack(nodeOptions = process.env.BENCH_GATEWAY_NODE_OP
   await createMigratedDatabase(cluster.url, 'bench');
   // Counts calls of rate_limit_lease, the limiter's only Postgres round trip.
   await sql(cluster.url, "alter database bench set track_functions = 'pl'");
-  const [fakePort, proxyPort, gatewayPort, metricsPort] = [
+  const [fakePort, proxyPort, floorPort, gatewayPort, metricsPort] = [
+    await freePort(),
     await freePort(),
     await freePort(),
     await freePort(),
@@ -54,7 +58,8 @@ export async function startStack(nodeOptions = process.env.BENCH_GATEWAY_NODE_OP
   const policy = join(tmpdir(), `bench-policy-${process.pid}.yaml`);
   writeFileSync(policy, POLICY);
   start(['fake', String(fakePort)]);
-  start(['proxy', String(proxyPort), fakeUrl]);
+  const proxy = start(['proxy', String(proxyPort), fakeUrl]);
+  const floor = start(['floor', String(floorPort), fakeUrl], runtime);
   const gateway = start(['gateway'], {
     NODE_ENV: 'production',
     PORT: String(gatewayPort),
@@ -74,6 +79,8 @@ export async function startStack(nodeOptions = process.env.BENCH_GATEWAY_NODE_OP
     cluster,
     fakeUrl,
     proxyUrl: `http://127.0.0.1:${proxyPort}`,
+    floorUrl: `http://127.0.0.1:${floorPort}`,
+    pids: { proxy: proxy.pid as number, floor: floor.pid as number, gateway: gateway.pid as number },
     gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     gateway,
@@ -94,6 +101,7 @@ export async function startStack(nodeOptions = process.env.BENCH_GATEWAY_NODE_OP
     await Promise.all([
       untilAnswers(`${fakeUrl}/`),
       untilAnswers(`${stack.proxyUrl}/`),
+      untilAnswers(`${stack.floorUrl}/`),
       untilAnswers(`${stack.gatewayUrl}/readyz`),
     ]);
   } catch (error) {

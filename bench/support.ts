@@ -83,3 +83,10 @@ export function residentBreakdownMb(pid: number): { executable: number; mallocHe
   }
   return totals;
 }
+
+/** CPU time a process has used (user + system), in µs, from /proc/<pid>/stat (clock ticks of 10 ms). */
+export function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime and stime: fields 14 and 15 of stat
+  return ticks * 10_000;
+}
