@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
+import fc from 'fast-check';
 import { assertAllowed } from '../src/policy/authorize.ts';
-import { parsePolicy, PolicyError } from '../src/policy/policy.ts';
+import { globMatches, parsePolicy, PolicyError } from '../src/policy/policy.ts';
 import { TEST_POLICY } from './support/harness.ts';
 
 const policy = parsePolicy(TEST_POLICY, 'test');
@@ -83,5 +84,36 @@ describe('assertAllowed', () => {
     const check = () => assertAllowed(policy, { ...identity, groups: [...identity.groups] }, action, apiKey);
     if (allowed) expect(check).not.toThrow();
     else expect(check).toThrow(expect.objectContaining({ status: 403 }));
+  });
+});
+
+describe('name globs', () => {
+  /** The reference: the same glob as an anchored regular expression (fine for short inputs). */
+  const reference = (glob: string, text: string) =>
+    new RegExp(
+      `^${glob
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replaceAll('*', '.*')
+        .replaceAll('?', '.')}$`,
+      's',
+    ).test(text);
+
+  test('when any glob meets any name, then it matches exactly when the equivalent regular expression does', () => {
+    const alphabet = fc.constantFrom('a', 'b', '-', '*', '?', '.');
+    fc.assert(
+      fc.property(
+        fc.string({ unit: alphabet, maxLength: 8 }),
+        fc.string({ unit: fc.constantFrom('a', 'b', '-', '.'), maxLength: 10 }),
+        (glob, name) => {
+          expect(globMatches(glob, name)).toBe(reference(glob, name));
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
+  test('when a glob has many stars and the name almost matches, then it is refused (a regular expression would backtrack for ages)', () => {
+    expect(globMatches(`${'*a'.repeat(60)}*b`, 'a'.repeat(200))).toBe(false);
+    expect(globMatches(`${'*a'.repeat(60)}*b`, `${'a'.repeat(200)}b`)).toBe(true);
   });
 });

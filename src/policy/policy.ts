@@ -72,30 +72,41 @@ function grantProblems(raw: unknown, index: number, accounts: readonly string[] 
 /** Api keys and name globs (`*` any run of characters, `?` one), matched against an account. */
 export interface AccountMatcher {
   keys: ReadonlySet<string>;
-  names: ReadonlyArray<{ glob: string; pattern: RegExp }>;
+  names: ReadonlyArray<{ glob: string }>;
 }
 
-const globPattern = (glob: string) =>
-  new RegExp(
-    `^${glob
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replaceAll('*', '.*')
-      .replaceAll('?', '.')}$`,
-    's',
-  );
+/**
+ * Wildcard matching in O(glob × text) at worst: on a mismatch it retries only from the last `*`, so no
+ * glob can make a match take exponential time, as a regular expression with many `.*` can.
+ */
+export function globMatches(glob: string, text: string): boolean {
+  let [g, t, star, resume] = [0, 0, -1, 0];
+  while (t < text.length) {
+    if (g < glob.length && (glob[g] === '?' || (glob[g] !== '*' && glob[g] === text[t]))) {
+      g += 1;
+      t += 1;
+    } else if (g < glob.length && glob[g] === '*') {
+      [star, resume] = [g, t];
+      g += 1;
+    } else if (star >= 0) {
+      [g, resume] = [star + 1, resume + 1];
+      t = resume;
+    } else return false;
+  }
+  while (glob[g] === '*') g += 1;
+  return g === glob.length;
+}
 
 export function accountMatcher(refs: ReadonlyArray<string | { name: string }>): AccountMatcher {
   return {
     keys: new Set(refs.filter((ref): ref is string => typeof ref === 'string')),
-    names: refs
-      .filter((ref): ref is { name: string } => typeof ref !== 'string')
-      .map(({ name }) => ({ glob: name, pattern: globPattern(name) })),
+    names: refs.filter((ref): ref is { name: string } => typeof ref !== 'string').map(({ name }) => ({ glob: name })),
   };
 }
 
 export const matchesAccount = (matcher: AccountMatcher, account: { apiKey: string; name: string | null }) =>
   matcher.keys.has(account.apiKey) ||
-  (account.name !== null && matcher.names.some(({ pattern }) => pattern.test(account.name as string)));
+  (account.name !== null && matcher.names.some(({ glob }) => globMatches(glob, account.name as string)));
 
 /** An account the gateway manages now, as the last discovery named it (name null: not known). */
 export interface ManagedAccount {
