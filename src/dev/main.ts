@@ -113,10 +113,12 @@ Vonage Secrets Gateway (dev sandbox) listening on ${url} (loopback only)
 Dev policy (${policyFile}; set DEV_POLICY_FILE for your own):
 ${readFileSync(policyFile, 'utf8').replace(/^/gm, '  ')}
   console: ${url}/console/ (sign in as any dev-policy identity at ${url}/dev/sign-in)
+  estate: the sandbox's primary account and its subaccounts, discovered at start (\`-- --accounts 500\` for many)
   contract: ${url}/openapi.json (or .yaml)   who am I: ${url}/v1/me
 
 Try it (identity headers are trusted from loopback, as from the SSO proxy):
   curl -s ${url}/v1/me ${headers}
+  curl -s '${url}/v1/accounts?q=sub&limit=5' ${headers}
   curl -s ${url}/v1/accounts/abcd1234/secrets ${headers}
   curl -s -X POST ${url}/v1/accounts/abcd1234/secrets ${headers} -H 'Content-Type: application/json' -d '{"secret":"Example5ecret"}'
   curl -s ${url}/v1/audit-events ${headers}
