@@ -6,22 +6,6 @@ export interface Logger {
   warn(message: string, meta?: Record<string, unknown>): void;
   info(message: string, meta?: Record<string, unknown>): void;
   debug(message: string, meta?: Record<string, unknown>): void;
-  /** The one line per request (level info, message "request"), from a prepared template. */
-  request(line: RequestLine): void;
-}
-
-/** What the request line says, in this order; undefined fields are left out, as JSON.stringify does. */
-export interface RequestLine {
-  request_id: string;
-  actor: string | null;
-  identity_failure?: string;
-  method: string;
-  route: string;
-  status: number;
-  duration_ms: number;
-  upstream_status: number | null;
-  upstream_duration_ms: number | null;
-  upstream_attempts?: number;
 }
 
 const SENSITIVE_KEY = /secret|password|authorization|cookie|token|api[-_]?key|credential/i;
@@ -81,25 +65,10 @@ function safeStringify(line: Record<string, unknown>): string {
   }
 }
 
-const field = (name: string, value: unknown) => (value === undefined ? '' : `"${name}":${JSON.stringify(value)},`);
-
-/**
- * The request line, built as a string from a fixed template and handed to the transport itself: the same
- * JSON a winston info line makes (same fields, same order), without the format pipeline's stream, object
- * copies and redaction pass, which cost more than the rest of the line at every request. Its field names
- * are fixed and none is sensitive; its values are the request's route template, status and timings.
- */
-function requestLine(line: RequestLine): string {
-  return `{${field('request_id', line.request_id)}${field('actor', line.actor)}${field('identity_failure', line.identity_failure)}${field('method', line.method)}${field('route', line.route)}${field('status', line.status)}${field('duration_ms', line.duration_ms)}${field('upstream_status', line.upstream_status)}${field('upstream_duration_ms', line.upstream_duration_ms)}${field('upstream_attempts', line.upstream_attempts)}"level":"info","message":"request","timestamp":"${new Date().toISOString()}"}`;
-}
-
 export function createLogger(level: string, transport: winston.transport = new winston.transports.Console()): Logger {
-  const logger = winston.createLogger({ level, format: jsonLine(), transports: [transport] });
-  const logsInfo = logger.isInfoEnabled();
-  const done = () => undefined;
-  return Object.assign(logger, {
-    request: (line: RequestLine) => {
-      if (logsInfo) transport.log?.({ level: 'info', message: 'request', [MESSAGE]: requestLine(line) }, done);
-    },
+  return winston.createLogger({
+    level,
+    format: jsonLine(),
+    transports: [transport],
   });
 }

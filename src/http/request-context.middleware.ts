@@ -47,7 +47,7 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
       const route = routeTemplate(req);
       observe(metrics, ctx, seriesOf(req.method, route, String(res.statusCode)));
       // Chosen fields only: never headers or bodies, which carry identities, credentials and secrets.
-      logger.request({
+      logger.info('request', {
         request_id: ctx.requestId,
         actor: ctx.identity?.email ?? null,
         identity_failure: ctx.identityFailure,
