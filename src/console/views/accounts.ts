@@ -101,10 +101,14 @@ function AccountRows({ page, me, open, filter, pageNumber, onChanged }: RowsProp
   };
   if (page.accounts.length === 0)
     return html`<${Empty} title="No account matches"><p>Clear the search or the filters.</p></${Empty}>`;
-  return html`<p class="hint">${page.as_of ? html`Estate refreshed <${When} iso=${page.as_of} />.` : 'The estate has not been refreshed yet.'}</p>
+  const refreshed = page.as_of ? html`Estate refreshed <${When} iso=${page.as_of} />.` : 'The estate has not been refreshed yet.';
+  return html`<p class="hint">${refreshed}</p>
     <table class="accounts">
       <caption>Accounts, page ${pageNumber}</caption>
-      <thead><tr><th scope="col">Account</th><th scope="col">Secrets</th><th scope="col">Oldest secret</th><th scope="col">Rotation</th><th scope="col"><span class="visually-hidden">Open</span></th></tr></thead>
+      <thead><tr>
+        <th scope="col">Account</th><th scope="col">Secrets</th><th scope="col">Oldest secret</th>
+        <th scope="col">Rotation</th><th scope="col"><span class="visually-hidden">Open</span></th>
+      </tr></thead>
       <tbody>${page.accounts.map(
         (account) => html`<${AccountRow} key=${account.api_key} account=${account} me=${me}
         open=${open === account.api_key} onToggle=${() => toggle(account.api_key)} onChanged=${onChanged} />`,
