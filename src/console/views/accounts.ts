@@ -101,7 +101,9 @@ function AccountRows({ page, me, open, filter, pageNumber, onChanged }: RowsProp
   };
   if (page.accounts.length === 0)
     return html`<${Empty} title="No account matches"><p>Clear the search or the filters.</p></${Empty}>`;
-  const refreshed = page.as_of ? html`Estate refreshed <${When} iso=${page.as_of} />.` : 'The estate has not been refreshed yet.';
+  const refreshed = page.as_of
+    ? html`Estate refreshed <${When} iso=${page.as_of} />.`
+    : 'The estate has not been refreshed yet.';
   return html`<p class="hint">${refreshed}</p>
     <table class="accounts">
       <caption>Accounts, page ${pageNumber}</caption>
