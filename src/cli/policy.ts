@@ -116,9 +116,7 @@ async function lastDiscovery(env: NodeJS.ProcessEnv): Promise<Snapshot | null> {
 /** The policy as the service would apply it now: its accounts resolved against the last discovery. */
 function resolved(policy: Policy, snapshot: Snapshot | null, env: NodeJS.ProcessEnv): Policy {
   if (!snapshot) return policy;
-  const { source, accounts } = managedAccounts(policy, snapshot, env.VONAGE_API_KEY ?? '');
-  const byKey = new Map(accounts.map((a) => [a.apiKey, a]));
-  return { ...policy, accounts: { get: (apiKey) => byKey.get(apiKey), list: () => accounts, source } };
+  return { ...policy, accounts: managedAccounts(policy, snapshot, env.VONAGE_API_KEY ?? '') };
 }
 
 /** What check prints: counts, and each grant that names accounts yet matches none managed now. */

@@ -1,6 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
-import { type AccountDirectory, type ManagedAccount, matchesAccount, type Policy } from '../policy/policy.ts';
+import {
+  type AccountDirectory,
+  directoryOf,
+  type ManagedAccount,
+  matchesAccount,
+  type Policy,
+} from '../policy/policy.ts';
 import { readSnapshot, type Snapshot } from './store.ts';
 
 /**
@@ -23,24 +29,22 @@ function staticCandidates(policy: Policy, snapshot: Snapshot, primaryKey: string
   );
 }
 
-export function managedAccounts(policy: Policy, snapshot: Snapshot, primaryKey: string) {
+export function managedAccounts(policy: Policy, snapshot: Snapshot, primaryKey: string): AccountDirectory {
   const discovered = policy.discovery && snapshot.source === 'vonage';
   const candidates = discovered ? snapshot.accounts : staticCandidates(policy, snapshot, primaryKey);
   const accounts = candidates
     .filter((account) => !discovered || policy.allow === null || policy.allow.has(account.apiKey))
     .filter((account) => !matchesAccount(policy.exclude, account))
     .sort((a, b) => (a.apiKey < b.apiKey ? -1 : 1));
-  return { source: discovered ? ('vonage' as const) : ('static' as const), accounts };
+  return directoryOf(accounts, discovered ? 'vonage' : 'static');
 }
 
 export function estateDirectory(policy: Policy, primaryKey: string): EstateDirectory {
-  const empty: Snapshot = { source: null, refreshedAt: null, accounts: [] };
-  let current = managedAccounts(policy, empty, primaryKey);
-  let byKey = new Map(current.accounts.map((account) => [account.apiKey, account]));
+  let current = managedAccounts(policy, { source: null, refreshedAt: null, accounts: [] }, primaryKey);
   let asOf: Date | null = null;
   return {
-    get: (apiKey) => byKey.get(apiKey),
-    list: () => current.accounts,
+    get: (apiKey) => current.get(apiKey),
+    list: () => current.list(),
     get source() {
       return current.source;
     },
@@ -50,7 +54,6 @@ export function estateDirectory(policy: Policy, primaryKey: string): EstateDirec
     async reload(db) {
       const snapshot = await readSnapshot(db);
       current = managedAccounts(policy, snapshot, primaryKey);
-      byKey = new Map(current.accounts.map((account) => [account.apiKey, account]));
       asOf = snapshot.refreshedAt;
     },
   };

@@ -122,14 +122,19 @@ export interface AccountDirectory {
   readonly source: 'vonage' | 'static';
 }
 
+/** A fixed list of accounts as a directory: looked up by api key, listed as given. */
+export function directoryOf(accounts: readonly ManagedAccount[], source: 'vonage' | 'static'): AccountDirectory {
+  const byKey = new Map(accounts.map((account) => [account.apiKey, account]));
+  return { get: (apiKey) => byKey.get(apiKey), list: () => accounts, source };
+}
+
 /** The directory before (or without) discovery: the allow-list, nameless, none suspended. */
 export function staticDirectory(keys: Iterable<string>, exclude: AccountMatcher): AccountDirectory {
   const accounts = [...new Set(keys)]
     .sort()
     .map((apiKey) => ({ apiKey, name: null, suspended: false }))
     .filter((account) => !matchesAccount(exclude, account));
-  const byKey = new Map(accounts.map((account) => [account.apiKey, account]));
-  return { get: (apiKey) => byKey.get(apiKey), list: () => accounts, source: 'static' };
+  return directoryOf(accounts, 'static');
 }
 
 export interface Grant {
