@@ -1,4 +1,4 @@
-import { loadConfig } from '../src/config.ts';
+import { ConfigError, loadConfig } from '../src/config.ts';
 
 /**
  * An overlay's values.env, read and checked before anything is rendered: every problem named at once.
@@ -117,10 +117,8 @@ function serviceProblems(values: Record<string, string>): string[] {
     });
     return [];
   } catch (error) {
-    const lines = (error as Error).message.split('\n').slice(1);
-    return lines
-      .map((line) => line.replace(/^\s*-\s*/, ''))
-      .filter((line) => SERVICE_SETTINGS.some((k) => line.startsWith(k)));
+    if (!(error instanceof ConfigError)) throw error;
+    return error.problems.filter((problem) => SERVICE_SETTINGS.some((key) => problem.startsWith(key)));
   }
 }
 
