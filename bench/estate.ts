@@ -16,7 +16,8 @@ import { sandboxEstate } from '../src/dev/sandbox-estate.ts';
 import { startVonageSandbox } from '../src/dev/vonage-sandbox.ts';
 import { createMigratedDatabase, withRole } from '../test/support/global-setup.ts';
 import { freePort, startCluster, stopCluster } from '../test/support/pg-cluster.ts';
-import { untilAnswers } from './support.ts';
+import { eventually } from '../test/support/eventually.ts';
+import { targetTable, untilAnswers } from './support.ts';
 
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -24,19 +25,8 @@ const IDENTITY = { 'x-forwarded-email': 'bench@example.com', 'x-forwarded-groups
 const POLICY =
   'grants:\n  - group: platform-admins\n    accounts: ["*"]\n    actions: [secrets:read, secrets:create]\n';
 
-const rows: Array<[string, string, string, boolean | null]> = [];
-function verdict(measure: string, target: string, measured: string, met: boolean | null) {
-  rows.push([measure, target, measured, met]);
-  console.log(`${measure}: ${measured} (target ${target}: ${met === null ? 'recorded' : met ? 'MET' : 'MISSED'})`);
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const targets = targetTable();
+const verdict = targets.verdict;
 
 /** autocannon's histogram has p90 and p97.5, not p95: p97.5 is reported, which bounds p95 from above. */
 async function p95(url: string, path: string) {
@@ -107,7 +97,11 @@ async function main() {
     });
     await untilAnswers(`${url}/readyz`);
     const passCalls = 1 + ACCOUNTS + 1; // the Subaccounts list, then each subaccount and the primary
-    await until(() => fake.received.length >= passCalls, 'the first discovery pass', 15 * 60_000);
+    await eventually(() => fake.received.length >= passCalls, {
+      what: 'the first discovery pass',
+      timeoutMs: 15 * 60_000,
+      everyMs: 100,
+    });
     const seconds = (performance.now() - started) / 1000;
     verdict(
       `discovery pass over ${ACCOUNTS} subaccounts`,
@@ -138,11 +132,7 @@ async function main() {
     await fake.close();
     await stopCluster(cluster);
   }
-  console.log('\nestate targets, this run:');
-  for (const [measure, target, measured, met] of rows)
-    console.log(
-      `  ${measure.padEnd(40)} ${target.padEnd(10)} ${measured.padEnd(40)} ${met === null ? 'recorded' : met ? 'MET' : 'MISSED'}`,
-    );
+  targets.print('estate targets');
 }
 
 await main();

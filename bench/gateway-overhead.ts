@@ -18,7 +18,7 @@ import autocannon from 'autocannon';
 import { withRole } from '../test/support/global-setup.ts';
 import { type OpenLoopResult, openLoop } from './open-loop.ts';
 import { startStack } from './stack.ts';
-import { cpuMicros, leaseCalls, memoryMb, residentBreakdownMb, settledLeaseCalls } from './support.ts';
+import { cpuMicros, leaseCalls, memoryMb, residentBreakdownMb, settledLeaseCalls, targetTable } from './support.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 10;
@@ -61,21 +61,8 @@ async function load(options: autocannon.Options): Promise<Result> {
   };
 }
 
-type Target = { measure: string; target: string; measured: string; met: boolean | null };
-const targets: Target[] = [];
-const outcome = (met: boolean | null) => (met === null ? 'recorded' : met ? 'MET' : 'MISSED');
-
-function verdict(measure: string, target: string, measured: string, met: boolean | null): void {
-  targets.push({ measure, target, measured, met });
-  console.log(`${measure}: ${measured} (target ${target}: ${outcome(met)})`);
-}
-
-/** Every target with its measured value, from this one run. */
-function printTargets(): void {
-  console.log('\ntargets, this run:');
-  for (const t of targets)
-    console.log(`  ${t.measure.padEnd(40)} ${t.target.padEnd(16)} ${t.measured.padEnd(46)} ${outcome(t.met)}`);
-}
+const targets = targetTable();
+const verdict = targets.verdict;
 
 const openLine = (label: string, r: OpenLoopResult) =>
   console.log(
@@ -212,7 +199,7 @@ async function main(): Promise<void> {
     const [half, last] = [samples[2], samples[4]] as [{ rss: number }, { rss: number }];
     const rss = `${last.rss.toFixed(0)} MB (${(last.rss - half.rss).toFixed(0)} MB over the last 50,000)`;
     verdict('RSS after 100,000 requests', '<= 150 MB, flat', rss, last.rss <= 150 && last.rss - half.rss < 10);
-    printTargets();
+    targets.print('targets');
   } finally {
     await stack.stop();
   }

@@ -90,3 +90,20 @@ export function cpuMicros(pid: number): number {
   const ticks = Number(fields[11]) + Number(fields[12]); // utime and stime: fields 14 and 15 of stat
   return ticks * 10_000;
 }
+
+/** A bench's targets: each said as it is measured, then all of them in one table at the end of the run. */
+export function targetTable() {
+  const rows: Array<{ measure: string; target: string; measured: string; met: boolean | null }> = [];
+  const outcome = (met: boolean | null) => (met === null ? 'recorded' : met ? 'MET' : 'MISSED');
+  return {
+    verdict(measure: string, target: string, measured: string, met: boolean | null): void {
+      rows.push({ measure, target, measured, met });
+      console.log(`${measure}: ${measured} (target ${target}: ${outcome(met)})`);
+    },
+    print(title: string): void {
+      console.log(`\n${title}, this run:`);
+      for (const t of rows)
+        console.log(`  ${t.measure.padEnd(40)} ${t.target.padEnd(16)} ${t.measured.padEnd(46)} ${outcome(t.met)}`);
+    },
+  };
+}
