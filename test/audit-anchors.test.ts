@@ -13,6 +13,7 @@ import { createLogger } from '../src/logger.ts';
 import { admin, type Gateway, MASTER_KEY, startGateway } from './support/harness.ts';
 import { rewriteFrom } from './support/tamper.ts';
 import { createScratchDatabase, type ScratchDatabase } from './support/scratch-db.ts';
+import { captured } from './support/cli.ts';
 
 /**
  * `npm run audit -- verify [--anchors FILE]` against what an owner can do to the tables and the chain's
@@ -50,11 +51,8 @@ async function chainOf(label: string, creates = 3): Promise<Chain> {
 }
 
 async function verify(chain: Chain, anchors?: string) {
-  let output = '';
   const args = anchors === undefined ? ['verify'] : ['verify', '--anchors', fileOf(anchors)];
-  const code = await runAuditCli(args, { DATABASE_URL: chain.scratch.auditorUrl }, (text) => {
-    output += text;
-  });
+  const { code, output } = await captured(runAuditCli, args, { DATABASE_URL: chain.scratch.auditorUrl });
   return { code, report: JSON.parse(output) };
 }
 

@@ -8,6 +8,7 @@ import { createLogger } from '../src/logger.ts';
 import { expectToMatchContract } from './support/contract.ts';
 import { admin, asCaller, type Gateway, MASTER_KEY, reviewer, startGateway, SUB_KEY } from './support/harness.ts';
 import { createScratchDatabase, type ScratchDatabase } from './support/scratch-db.ts';
+import { captured } from './support/cli.ts';
 
 /** Each block gets its own database, because the tamper tests break the chain on purpose. */
 
@@ -15,13 +16,7 @@ async function gatewayOn(scratch: ScratchDatabase): Promise<Gateway> {
   return startGateway({ databaseUrl: scratch.gatewayUrl });
 }
 
-async function cli(args: string[], databaseUrl: string): Promise<{ code: number; output: string }> {
-  let output = '';
-  const code = await runAuditCli(args, { DATABASE_URL: databaseUrl }, (text) => {
-    output += text;
-  });
-  return { code, output };
-}
+const cli = (args: string[], databaseUrl: string) => captured(runAuditCli, args, { DATABASE_URL: databaseUrl });
 
 describe('GET /v1/audit-events/verify on an untouched log', () => {
   let scratch: ScratchDatabase;

@@ -16,6 +16,7 @@ import { freePort } from './support/pg-cluster.ts';
 import { eventually } from './support/eventually.ts';
 import { createScratchDatabase, type ScratchDatabase } from './support/scratch-db.ts';
 import { seedAuditEvents } from './support/seed-audit.ts';
+import { captured } from './support/cli.ts';
 
 const EVENTS = 100_000;
 let scratch: ScratchDatabase;
@@ -263,13 +264,7 @@ describe('GET /v1/audit-events as a download, against slow readers', () => {
 });
 
 describe('npm run audit -- query', () => {
-  const run = async (args: string[]) => {
-    let output = '';
-    const code = await runAuditCli(args, { DATABASE_URL: scratch.auditorUrl }, (text) => {
-      output += text;
-    });
-    return { code, output };
-  };
+  const run = (args: string[]) => captured(runAuditCli, args, { DATABASE_URL: scratch.auditorUrl });
 
   test('when a reviewer asks for an actor over the last 7 days as CSV, then exactly their recent events print', async () => {
     const { code, output } = await run(['query', '--since', '7d', '--actor', 'actor7@example.com', '--format', 'csv']);

@@ -20,6 +20,7 @@ import { type AuditSink, startAuditSink } from './support/audit-sink.ts';
 import { admin, type Gateway, MASTER_KEY, openGateway, startGateway, SUB_KEY, until } from './support/harness.ts';
 import { rewriteFrom } from './support/tamper.ts';
 import { createScratchDatabase, type ScratchDatabase } from './support/scratch-db.ts';
+import { captured } from './support/cli.ts';
 
 /** The audit log leaves the building: streamed in order, at least once, by one replica; anchored outside. */
 const SECRET = `whsec_${Buffer.from('stream-test-secret-0123456789abcdef').toString('base64')}`;
@@ -326,9 +327,6 @@ describe('the chain watch', () => {
 });
 
 async function cli(args: string[]): Promise<{ code: number; report: Record<string, unknown> }> {
-  let output = '';
-  const code = await runAuditCli(args, { DATABASE_URL: scratch.auditorUrl }, (text) => {
-    output += text;
-  });
+  const { code, output } = await captured(runAuditCli, args, { DATABASE_URL: scratch.auditorUrl });
   return { code, report: JSON.parse(output) };
 }

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAuditCli } from '../src/cli/audit.ts';
+import { captured } from './support/cli.ts';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
 
@@ -97,10 +98,7 @@ describe('npm run dev', () => {
     const audit = (await (await api(port, '/v1/audit-events')).json()) as { events: unknown[] };
     // The reviewers' CLI, as the banner prints it, against the embedded database over its Postgres socket.
     const databaseUrl = /DATABASE_URL=(\S+) npm run audit -- verify/.exec(second.banner)?.[1] ?? '';
-    let verified = '';
-    const code = await runAuditCli(['verify'], { DATABASE_URL: databaseUrl }, (text) => {
-      verified += text;
-    });
+    const { code, output: verified } = await captured(runAuditCli, ['verify'], { DATABASE_URL: databaseUrl });
     expect(kept.secrets).toHaveLength(2);
     expect(audit.events).toHaveLength(2);
     expect(code).toBe(0);

@@ -8,6 +8,7 @@ import { saveDiscovered } from '../src/estate/store.ts';
 import { createLogger } from '../src/logger.ts';
 import { createScratchDatabase, type ScratchDatabase } from './support/scratch-db.ts';
 import { TEST_POLICY } from './support/harness.ts';
+import { captured } from './support/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'policy-cli-'));
 const file = (name: string, text: string) => {
@@ -22,13 +23,7 @@ const bad = file(
 );
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(...args: string[]) {
-  let output = '';
-  const code = await runPolicyCli(args, {}, (text) => {
-    output += text;
-  });
-  return { code, output };
-}
+const run = (...args: string[]) => captured(runPolicyCli, args);
 
 describe('npm run policy -- check', () => {
   test('when the file is valid, then it exits 0', async () => {
@@ -154,10 +149,7 @@ describe('npm run policy -- check, against the last discovery', () => {
       'grants:\n  - {group: pay, accounts: [{name: "payments-*"}], actions: [secrets:read]}\n' +
         '  - {group: crm, accounts: [{name: "crm-*"}, zzzz9999], actions: [secrets:read]}\n',
     );
-    let output = '';
-    const code = await runPolicyCli(['check', policy], { DATABASE_URL: scratch.gatewayUrl }, (text) => {
-      output += text;
-    });
+    const { code, output } = await captured(runPolicyCli, ['check', policy], { DATABASE_URL: scratch.gatewayUrl });
 
     expect(code).toBe(0);
     expect(output).toMatch(/^ok: 2 accounts, 2 grants\n {2}resolved against the last discovery \(vonage, /);
@@ -172,13 +164,10 @@ describe('npm run policy -- check, against the last discovery', () => {
       'explain.yaml',
       'grants:\n  - {group: pay, accounts: [{name: "payments-*"}], actions: [secrets:read]}\n',
     );
-    let output = '';
-    await runPolicyCli(
+    const { output } = await captured(
+      runPolicyCli,
       ['explain', '--policy', policy, '--email', 'p@example.com', '--groups', 'pay'],
       { DATABASE_URL: scratch.gatewayUrl },
-      (text) => {
-        output += text;
-      },
     );
 
     expect(JSON.parse(output).accounts).toEqual([{ api_key: 'pay00001', actions: ['secrets:read'] }]);

@@ -14,6 +14,7 @@ import {
   requestId,
   until,
 } from './support/harness.ts';
+import { captured } from './support/cli.ts';
 
 /**
  * Guided rotation on the real Postgres and the fake Vonage. Each test uses an account of its own, so
@@ -353,9 +354,8 @@ describe('GET /v1/accounts/:apiKey/rotations', () => {
 
 describe('npm run audit -- rotations', () => {
   test('when a reviewer lists the last hour as the auditor role, then each rotation prints with its steps and actors', async () => {
-    let output = '';
-    const code = await runAuditCli(['rotations', '--since', '1h'], { DATABASE_URL: auditorDatabaseUrl() }, (text) => {
-      output += text;
+    const { code, output } = await captured(runAuditCli, ['rotations', '--since', '1h'], {
+      DATABASE_URL: auditorDatabaseUrl(),
     });
 
     expect(code).toBe(0);
@@ -364,23 +364,17 @@ describe('npm run audit -- rotations', () => {
   });
 
   test('when a reviewer lists rotations, then the create step names the secret it made', async () => {
-    let output = '';
-    await runAuditCli(['rotations', '--since', '1h'], { DATABASE_URL: auditorDatabaseUrl() }, (text) => {
-      output += text;
+    const { output } = await captured(runAuditCli, ['rotations', '--since', '1h'], {
+      DATABASE_URL: auditorDatabaseUrl(),
     });
 
     expect(output).toMatch(/^ {2}\S+ {2}secret\.create +success +201 {2}[0-9a-f-]{36} {2}by admin@example\.com$/m);
   });
 
   test('when a reviewer asks for --format json, then each rotation is one JSON line with its steps', async () => {
-    let output = '';
-    const code = await runAuditCli(
-      ['rotations', '--since', '1h', '--format', 'json'],
-      { DATABASE_URL: auditorDatabaseUrl() },
-      (text) => {
-        output += text;
-      },
-    );
+    const { code, output } = await captured(runAuditCli, ['rotations', '--since', '1h', '--format', 'json'], {
+      DATABASE_URL: auditorDatabaseUrl(),
+    });
     const rotations = output
       .trim()
       .split('\n')
@@ -395,14 +389,9 @@ describe('npm run audit -- rotations', () => {
   });
 
   test('when a reviewer asks for --format csv, then a header and one row of 11 cells per step come back', async () => {
-    let output = '';
-    const code = await runAuditCli(
-      ['rotations', '--since', '1h', '--format', 'csv'],
-      { DATABASE_URL: auditorDatabaseUrl() },
-      (text) => {
-        output += text;
-      },
-    );
+    const { code, output } = await captured(runAuditCli, ['rotations', '--since', '1h', '--format', 'csv'], {
+      DATABASE_URL: auditorDatabaseUrl(),
+    });
     const [header, ...rows] = output.trim().split('\r\n');
 
     expect(code).toBe(0);
