@@ -6,6 +6,8 @@
  * JSON-escaped (the same escapes as JSON.stringify for text Postgres can hold), numbers in decimal, and
  * times as `YYYY-MM-DDTHH:MI:SS.USZ` in UTC. A property test checks it against the SQL functions.
  */
+import type { AuditEventsTable, AuditOutcomesTable } from './audit.table.ts';
+
 type Json = string | number | bigint | null | Json[];
 
 function render(value: Json): string {
@@ -23,32 +25,34 @@ export function utcMicros(micros: string): string {
   return `${seconds}.${fraction.toString().padStart(6, '0')}Z`;
 }
 
-export interface RawEvent {
+/**
+ * A record's columns as the verifier reads them: the table's own columns, but the sequence, id and time as
+ * Postgres prints them (exact), and the action and outcome as stored text, since the verifier renders
+ * whatever a row holds, valid or not.
+ */
+type EventColumns =
+  | 'request_id'
+  | 'actor_email'
+  | 'actor_user'
+  | 'actor_groups'
+  | 'api_key'
+  | 'secret_id'
+  | 'client_ip'
+  | 'user_agent'
+  | 'rotation_id';
+export type RawEvent = Pick<AuditEventsTable, EventColumns> & {
   chain_seq: string;
   id: string;
   at_micros: string;
-  request_id: string;
   action: string;
-  actor_email: string;
-  actor_user: string | null;
-  actor_groups: string[];
-  api_key: string | null;
-  secret_id: string | null;
-  client_ip: string | null;
-  user_agent: string | null;
-  rotation_id: string | null;
-}
+};
 
-export interface RawOutcome {
+type OutcomeColumns = 'event_id' | 'status' | 'upstream_status' | 'created_secret_id' | 'api_key';
+export type RawOutcome = Pick<AuditOutcomesTable, OutcomeColumns> & {
   chain_seq: string;
-  event_id: string;
   at_micros: string;
   outcome: string;
-  status: number;
-  upstream_status: number | null;
-  created_secret_id: string | null;
-  api_key: string | null;
-}
+};
 
 export function eventCanonical(e: RawEvent): string {
   const fields: Json[] = [
