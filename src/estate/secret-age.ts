@@ -58,30 +58,35 @@ async function recorded(db: Kysely<Database>, keys: string[]) {
 const byAge = (a: AccountAge, b: AccountAge) =>
   (b.oldest_age_days ?? -1) - (a.oldest_age_days ?? -1) || (a.api_key < b.api_key ? -1 : 1);
 
+/** Rows grouped by account once, so the report is linear in its rows however many accounts there are. */
+function byAccount<T extends { api_key: string }>(rows: readonly T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const group = groups.get(row.api_key);
+    if (group) group.push(row);
+    else groups.set(row.api_key, [row]);
+  }
+  return groups;
+}
+
 export async function secretAgeReport(deps: SecretAgeDeps, now = Date.now()): Promise<AccountAge[]> {
   const managed = deps.policy.accounts.list();
-  const [stale, snapshot] = await Promise.all([
-    staleRotations(deps, now),
-    recorded(
-      deps.db,
-      managed.map((a) => a.apiKey),
-    ),
-  ]);
+  const keys = managed.map((a) => a.apiKey);
+  const [stale, snapshot] = await Promise.all([staleRotations(deps, now), recorded(deps.db, keys)]);
+  const [secretsOf, staleOf] = [byAccount(snapshot.secrets), byAccount(stale)];
   return managed
     .map(({ apiKey, name }) => {
-      const secrets = snapshot.secrets
-        .filter((s) => s.api_key === apiKey)
-        .map((s) => {
-          const age = Math.floor((now - s.created_at.getTime()) / DAY_MS);
-          const createdAt = s.created_at.toISOString().replace(/\.000Z$/, 'Z');
-          return { id: s.secret_id, created_at: createdAt, age_days: age, overdue: age > deps.maxAgeDays };
-        });
+      const secrets = (secretsOf.get(apiKey) ?? []).map((s) => {
+        const age = Math.floor((now - s.created_at.getTime()) / DAY_MS);
+        const createdAt = s.created_at.toISOString().replace(/\.000Z$/, 'Z');
+        return { id: s.secret_id, created_at: createdAt, age_days: age, overdue: age > deps.maxAgeDays };
+      });
       return {
         api_key: apiKey,
         name,
         secrets,
         oldest_age_days: secrets.length === 0 ? null : Math.max(...secrets.map((s) => s.age_days)),
-        stale_rotations: stale.filter((r) => r.api_key === apiKey).map(({ api_key: _, ...rotation }) => rotation),
+        stale_rotations: (staleOf.get(apiKey) ?? []).map(({ api_key: _, ...rotation }) => rotation),
         error: snapshot.listed.has(apiKey) ? null : NOT_LISTED,
       };
     })
