@@ -11,7 +11,7 @@ const L = {
   wiring: '^src/(wiring|background-jobs)\\.ts$',
   http: '^src/http/',
   useCases: '^src/(secrets|estate)/(?!estate\\.table)',
-  records: '^src/(audit|idempotency|rotation|rate-limit)/',
+  records: '^src/(audit|idempotency|rotation|rate-limit|delivery)/',
   schema: '^src/database\\.ts$|\\.table\\.ts$',
   sideways: '^src/(policy|identity|vonage)/',
   config: '^src/config(-fields)?\\.ts$',

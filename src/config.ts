@@ -58,6 +58,9 @@ const envSchema = z
     AUDIT_VERIFY_INTERVAL_MINUTES: integer(5, 1, 1440),
     EXPORT_IDLE_TIMEOUT_SECONDS: integer(60, 1, 3600),
     AUDIT_FULL_VERIFY_INTERVAL_HOURS: integer(24, 1, 720),
+    DELIVERY_TOKEN_HMAC_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+    DELIVERY_TOKEN_DAYS: integer(400, 1, 3650),
+    DELIVERY_MIN_INTERVAL_SECONDS: integer(3600, 60, 2_592_000),
   })
   .extend(jwtEnvSchema.shape);
 
@@ -104,6 +107,8 @@ export interface Config {
   auditFullVerifyIntervalHours: number;
   /** An export whose client takes nothing for this long is stopped, and its slot freed. */
   exportIdleTimeoutSeconds: number;
+  /** Delivery to workloads (ESO): tokens undefined when DELIVERY_TOKEN_HMAC_KEY is unset (delivery off). */
+  delivery: { tokens?: { hmacKey: string; ttlDays: number }; minIntervalSeconds: number };
 }
 
 /** Streaming is on when AUDIT_STREAM_URL is set; its format then needs its own credential. */
@@ -185,5 +190,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     auditVerifyIntervalMinutes: e.AUDIT_VERIFY_INTERVAL_MINUTES,
     auditFullVerifyIntervalHours: e.AUDIT_FULL_VERIFY_INTERVAL_HOURS,
     exportIdleTimeoutSeconds: e.EXPORT_IDLE_TIMEOUT_SECONDS,
+    delivery: {
+      tokens: e.DELIVERY_TOKEN_HMAC_KEY
+        ? { hmacKey: e.DELIVERY_TOKEN_HMAC_KEY, ttlDays: e.DELIVERY_TOKEN_DAYS }
+        : undefined,
+      minIntervalSeconds: e.DELIVERY_MIN_INTERVAL_SECONDS,
+    },
   });
 }

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { AuditChainHeadTable, AuditEventsTable, AuditOutcomesTable } from './audit/audit.table.ts';
 import type { FullVerificationsTable } from './audit/full-verifications.table.ts';
 import type { AuditStreamCursorTable } from './audit/stream/audit-stream-cursor.table.ts';
+import type { ConsumersTable } from './delivery/consumers.table.ts';
 import type { EstateAccountsTable, EstateDiscoveryTable, EstateSecretsTable } from './estate/estate.table.ts';
 import type { IdempotencyKeysTable } from './idempotency/idempotency-keys.table.ts';
 import type { Logger } from './logger.ts';
@@ -22,6 +23,7 @@ export interface Database {
   estate_accounts: EstateAccountsTable;
   estate_secrets: EstateSecretsTable;
   estate_discovery: EstateDiscoveryTable;
+  consumers: ConsumersTable;
 }
 
 export interface DatabaseOptions {

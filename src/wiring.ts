@@ -5,6 +5,7 @@ import { createLongReads } from './audit/long-reads.ts';
 import { type BackgroundJobs, JOB_CONNECTIONS, startBackgroundJobs } from './background-jobs.ts';
 import type { Config } from './config.ts';
 import { createDatabase, type Database } from './database.ts';
+import type { Consumer } from './delivery/store.ts';
 import { estateDirectory } from './estate/directory.ts';
 import { type PassResult, refreshEstate } from './estate/refresh.ts';
 import { snapshotting } from './estate/snapshotting.ts';
@@ -111,6 +112,7 @@ export async function buildGateway(config: Config, parts: Parts): Promise<Gatewa
       leaseMs: parts.rotationLeaseMs ?? ROTATION_LEASE_MS,
     },
     exportIdleMs: config.exportIdleTimeoutSeconds * 1000,
+    delivery: config.delivery,
   };
   const startJobs = () => {
     const jobsDb = pool({ max: JOB_CONNECTIONS, statementTimeoutMs: 120_000 });
@@ -248,6 +250,15 @@ export const estateGauges = (metrics: Metrics) => ({
   },
   oldestAgeSeconds: (apiKey: string, seconds: number) => metrics.secretOldestAge.set({ api_key: apiKey }, seconds),
   awaitingCutover: (apiKey: string, count: number) => metrics.rotationsAwaitingCutover.set({ api_key: apiKey }, count),
+  consumers: (consumers: Consumer[]) => {
+    metrics.consumerLastDelivery.reset();
+    metrics.consumerInterval.reset();
+    for (const consumer of consumers) {
+      const labels = { consumer: consumer.name, api_key: consumer.apiKey };
+      metrics.consumerLastDelivery.set(labels, (consumer.lastDelivery?.at ?? consumer.createdAt).getTime() / 1000);
+      metrics.consumerInterval.set(labels, consumer.intervalSeconds);
+    }
+  },
 });
 
 export const streamGauges = (metrics: Metrics) => ({

@@ -43,6 +43,7 @@ describe('loadConfig', () => {
       auditVerifyIntervalMinutes: 5,
       auditFullVerifyIntervalHours: 24,
       exportIdleTimeoutSeconds: 60,
+      delivery: { tokens: undefined, minIntervalSeconds: 3600 },
     });
   });
 

@@ -32,8 +32,8 @@ describe('GET /v1/me', () => {
       'an admin',
       admin,
       [
-        { api_key: MASTER_KEY, actions: ['secrets:read', 'secrets:create', 'secrets:revoke'] },
-        { api_key: SUB_KEY, actions: ['secrets:read', 'secrets:create', 'secrets:revoke'] },
+        { api_key: MASTER_KEY, actions: ['secrets:read', 'secrets:create', 'secrets:revoke', 'consumers:manage'] },
+        { api_key: SUB_KEY, actions: ['secrets:read', 'secrets:create', 'secrets:revoke', 'consumers:manage'] },
       ],
       [],
     ],
@@ -82,7 +82,7 @@ describe('GET /openapi.json and /openapi.yaml', () => {
 
     expect(json.status).toBe(200);
     expect(json.body.openapi).toBe('3.1.0');
-    expect(Object.keys(json.body.components.securitySchemes)).toEqual(['proxyHeaders', 'bearerJwt']);
+    expect(Object.keys(json.body.components.securitySchemes)).toEqual(['proxyHeaders', 'bearerJwt', 'deliveryToken']);
     expect(yaml.status).toBe(200);
     expect(yaml.headers['content-type']).toMatch(/^application\/yaml/);
     expect(yaml.text).toMatch(/^openapi: 3\.1\.0/);
@@ -99,7 +99,9 @@ const grant = fc.record({
     fc.constantFrom(...EMAILS).map((email) => ({ email })),
   ),
   accounts: fc.oneof(fc.constant(['*']), fc.subarray(KEYS, { minLength: 1 })),
-  actions: fc.subarray(['secrets:read', 'secrets:create', 'secrets:revoke', 'audit:read'], { minLength: 1 }),
+  actions: fc.subarray(['secrets:read', 'secrets:create', 'secrets:revoke', 'consumers:manage', 'audit:read'], {
+    minLength: 1,
+  }),
 });
 const policyArb = fc
   .record({ accounts: fc.subarray(KEYS, { minLength: 1 }), grants: fc.array(grant, { maxLength: 4 }) })
@@ -121,6 +123,7 @@ function realRequest(app: ReturnType<typeof supertest>, action: string, apiKey: 
   if (action === 'secrets:read') return app.get(`/v1/accounts/${apiKey}/secrets`);
   if (action === 'secrets:create') return app.post(`/v1/accounts/${apiKey}/secrets`).send({ secret: exampleSecret() });
   if (action === 'secrets:revoke') return app.delete(`/v1/accounts/${apiKey}/secrets/${UNKNOWN_SECRET_ID}`);
+  if (action === 'consumers:manage') return app.delete(`/v1/accounts/${apiKey}/consumers/nobody/token`);
   return app.get('/v1/audit-events?limit=1');
 }
 
@@ -137,7 +140,7 @@ describe('GET /v1/me against the real requests', () => {
           actions: string[];
         };
         for (const { apiKey } of policy.accounts.list()) {
-          for (const action of ['secrets:read', 'secrets:create', 'secrets:revoke']) {
+          for (const action of ['secrets:read', 'secrets:create', 'secrets:revoke', 'consumers:manage']) {
             const listed = me.accounts.find((a) => a.api_key === apiKey)?.actions.includes(action) ?? false;
             expect((await realRequest(app, action, apiKey).set(headers)).status !== 403).toBe(listed);
             checked += 1;

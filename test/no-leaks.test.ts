@@ -27,8 +27,11 @@ const forbidden = [created, invalidTooLong, inBrokenJson, MASTER_SECRET, basicAu
 let gateway: Gateway;
 const bodies: string[] = [];
 let generated = '';
+/** An account of its own for the delivery (one secret, no rotation in progress). */
+const LEAK_KEY = 'leak0001';
+const delivery = { token: '', secret: '' };
 beforeAll(async () => {
-  gateway = await startGateway();
+  gateway = await startGateway({ subAccounts: [LEAK_KEY] });
   const post = (body: string) =>
     gateway.http
       .post(`/v1/accounts/${MASTER_KEY}/secrets`)
@@ -51,7 +54,23 @@ beforeAll(async () => {
     .send({ retire_secret_id: retire });
   expect(rotation.status).toBe(201);
   generated = rotation.body.secret;
+  await deliverOnce();
 });
+
+/** A consumer registered, and one delivery to it: its token and the delivered secret, each shown once. */
+async function deliverOnce() {
+  const registered = await gateway.http
+    .post(`/v1/accounts/${LEAK_KEY}/consumers`)
+    .set(admin)
+    .send({ name: `no-leaks-${stamp}` });
+  expect(registered.status).toBe(201);
+  delivery.token = registered.body.token;
+  const delivered = await gateway.http.post('/v1/deliveries').set('Authorization', `Bearer ${delivery.token}`);
+  expect(delivered.status).toBe(200);
+  delivery.secret = delivered.body.api_secret;
+  const listed = await gateway.http.get(`/v1/accounts/${LEAK_KEY}/consumers`).set(admin);
+  bodies.push(`${JSON.stringify(listed.headers)}\n${listed.text}`);
+}
 afterAll(async () => {
   await gateway.close();
 });
@@ -95,5 +114,21 @@ describe('a secret the gateway generated for a rotation', () => {
     expect(generated).toMatch(/^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{24}$/);
     expect(dump).toContain('secret.test'); // the rotation's steps are in the dump
     for (const written of [gateway.logLines.join('\n'), metrics, dump]) expect(written).not.toContain(generated);
+  });
+});
+
+describe('a delivery token and a delivered secret', () => {
+  test('when logs, metrics, later answers and a pg_dump are searched, then neither appears in any of them', async () => {
+    const dump = execFileSync(join(postgresBin(), 'pg_dump'), ['--data-only', '--dbname', superuserDatabaseUrl()], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const metrics = await gateway.metrics.registry.metrics();
+
+    expect(delivery.token).toMatch(/^vsgd_/);
+    expect(dump).toContain('consumer:no-leaks-'); // the delivery's steps are in the dump
+    for (const value of [delivery.token, delivery.token.slice(5), delivery.secret])
+      for (const written of [gateway.logLines.join('\n'), metrics, dump, bodies.join('\n')])
+        expect(written).not.toContain(value);
   });
 });

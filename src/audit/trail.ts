@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
-import { AppError } from '../errors.ts';
+import { AppError, unavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import {
   type AuditAttempt,
@@ -27,6 +27,11 @@ export interface AuditTrail {
   /** Records a refusal decided outside the use case (bad input at the HTTP layer). */
   refused(error: AppError): Promise<void>;
   replayed(status: number, createdSecretId: string | null): Promise<void>;
+  /**
+   * A change to our own database, written in one transaction with its audit record (intent and outcome):
+   * both happen or neither. A refusal the change throws rolls it back and is recorded as a refusal.
+   */
+  together<T>(status: number, change: (db: Kysely<Database>) => Promise<T>): Promise<T>;
   /** Intent first, then `forward`, then its outcome; see auditedCall. */
   call<T>(success: Success<T>, forward: () => Promise<Forwarded<T>>): Promise<T>;
 }
@@ -34,7 +39,7 @@ export interface AuditTrail {
 /** What forwarding to an upstream answers: the value, and the upstream's own status for the outcome row. */
 export interface Forwarded<T> {
   value: T;
-  upstreamStatus: number;
+  upstreamStatus: number | null;
 }
 
 export interface Success<T> {
@@ -53,7 +58,13 @@ const REFUSALS: Record<number, Refusal> = {
   403: 'denied',
   404: 'denied',
 };
-const STATE_REFUSALS = new Set(['rotation-conflict', 'account-suspended']);
+const STATE_REFUSALS = new Set([
+  'rotation-conflict',
+  'account-suspended',
+  'consumer-conflict',
+  'delivery-conflict',
+  'delivery-too-soon',
+]);
 const failureOutcome = (error: unknown) =>
   error instanceof AppError && error.status < 500 ? 'upstream_rejected' : 'upstream_failed';
 
@@ -82,6 +93,23 @@ export function auditTrail(deps: AuditDeps, attempt: AuditAttempt): AuditTrail {
     },
     replayed: (status, createdSecretId) =>
       settle({ outcome: 'replayed', status, upstreamStatus: null, createdSecretId }),
+    async together(status, change) {
+      const value = await deps.db
+        .transaction()
+        .execute(async (trx) => {
+          const changed = await change(trx);
+          const eventId = await recordIntent(trx, attempt);
+          await recordOutcome(trx, eventId, attempt.apiKey, { outcome: 'success', status, upstreamStatus: null });
+          return changed;
+        })
+        .catch((error: unknown) => {
+          if (error instanceof AppError && error.code !== 'audit-unavailable') throw error;
+          deps.onWriteFailure?.('intent');
+          throw error instanceof AppError ? error : unavailable('audit-unavailable', error);
+        });
+      recorded = true;
+      return value;
+    },
     async call(success, forward) {
       recorded = true;
       return auditedCall(deps, attempt, success, forward);

@@ -7,6 +7,10 @@ export const AUDIT_ACTIONS = [
   'rotation.start',
   'rotation.complete',
   'rotation.cancel',
+  'delivery.generate',
+  'consumer.register',
+  'consumer.reissue',
+  'consumer.revoke',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { Policy } from '../policy/policy.ts';
 import { repeat } from '../repeat.ts';
 import { awaitingCutoverCounts } from '../rotation/store.ts';
+import { type Consumer, deliveringConsumers } from '../delivery/store.ts';
 import type { VonageSecrets } from '../vonage/client.ts';
 import type { EstateDirectory } from './directory.ts';
 import { recordSecrets, saveDiscovered, saveStatic } from './store.ts';
@@ -20,6 +21,8 @@ export interface EstateGauges {
   discovery(source: 'vonage' | 'static', accounts: number, ok: boolean): void;
   oldestAgeSeconds(apiKey: string, seconds: number): void;
   awaitingCutover(apiKey: string, count: number): void;
+  /** Every consumer with delivery on, replacing the last pass's (a revoked one drops out). */
+  consumers(consumers: Consumer[]): void;
 }
 
 export interface RefreshDeps {
@@ -76,6 +79,7 @@ async function pass(deps: RefreshDeps, spacingMs: number, stop?: AbortSignal): P
   const listCalls = await listSecrets(deps, spacingMs, stop);
   const awaiting = await awaitingCutoverCounts(deps.db);
   for (const { apiKey } of deps.directory.list()) deps.gauges.awaitingCutover(apiKey, awaiting.get(apiKey) ?? 0);
+  deps.gauges.consumers(await deliveringConsumers(deps.db));
   return { outcome: 'refreshed', upstreamCalls: discovery.calls + listCalls, staticBecause: discovery.note };
 }
 

@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { ChainVerifier } from '../audit/chain-verifier.ts';
 import type { LongReads } from '../audit/long-reads.ts';
 import type { AuditDeps } from '../audit/trail.ts';
+import type { Config } from '../config.ts';
 import type { Database } from '../database.ts';
 import type { EstateDirectory } from '../estate/directory.ts';
 import type { IdempotencyDeps } from '../idempotency/once-per-key.ts';
@@ -23,7 +24,9 @@ import { requestContext } from './request-context.middleware.ts';
 import { accountsRouter } from './routes/accounts.routes.ts';
 import { auditEventsRouter } from './routes/audit-events.routes.ts';
 import { consoleRouter } from './routes/console.routes.ts';
+import { consumersRouter } from './routes/consumers.routes.ts';
 import { contractRouter } from './routes/contract.routes.ts';
+import { deliveriesRouter } from './routes/deliveries.routes.ts';
 import { healthRouter, type Lifecycle } from './routes/health.routes.ts';
 import { meRouter } from './routes/me.routes.ts';
 import { reportsRouter } from './routes/reports.routes.ts';
@@ -63,6 +66,8 @@ export interface AppDeps {
   rotation: { secretMaxAgeDays: number; staleAfterHours: number; leaseMs: number };
   /** EXPORT_IDLE_TIMEOUT_SECONDS, in ms. */
   exportIdleMs: number;
+  /** Delivery tokens (undefined: delivery off) and the least time between two deliveries to one consumer. */
+  delivery: Config['delivery'];
 }
 
 const BODY_LIMIT = '4kb';
@@ -101,6 +106,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(contractRouter(deps.contract.document));
   app.use(consoleRouter(deps.consoleDir));
   app.use('/v1', noStore, corsForListedOrigins(origins, deps.authMode === 'jwt'), refuseCrossSiteRequests(origins));
+  // Delivery has its own identity (a consumer's token), so it is mounted before the SSO identity.
+  const delivering = { ...secrets, rotationLeaseMs: rotation.leaseMs, ...deps.delivery, metrics: deps.metrics };
+  const limit = rateLimits(deps.rateLimits, deps.rateLimitStore);
+  app.use(deliveriesRouter({ ...delivering, rateLimit: limit }, contract));
   app.use('/v1', authenticate(deps.identity));
   app.use('/v1', rateLimits(deps.rateLimits, deps.rateLimitStore));
   app.use(
@@ -110,6 +119,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(secretsRouter(secrets, contract));
   app.use(reportsRouter({ ...ages, asOf: () => deps.estate.asOf }, contract));
   app.use(rotationsRouter({ ...secrets, rotationLeaseMs: rotation.leaseMs }, contract));
+  app.use(consumersRouter({ ...secrets, tokens: deps.delivery.tokens }, contract));
   const { longReads, chainVerifier, exportIdleMs } = deps;
   app.use(auditEventsRouter({ db, policy, longReads, chainVerifier, exportIdleMs }, contract));
   // No route matched: 405 (with Allow) for a contract path, 404 for the rest.

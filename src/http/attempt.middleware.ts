@@ -46,12 +46,12 @@ function headerText(value: string | undefined): string | null {
   }
 }
 
-function attemptFrom(req: Request, res: Response, action: AuditAction): AuditAttempt {
+function attemptFrom(req: Request, res: Response, action: AuditAction, apiKey?: string): AuditAttempt {
   return {
     requestId: context(res).requestId,
     action,
     actor: verifiedIdentity(res),
-    apiKey: allowed(req.params.apiKey, API_KEY_PATTERN),
+    apiKey: apiKey ?? allowed(req.params.apiKey, API_KEY_PATTERN),
     secretId: allowed(req.params.secretId, SECRET_ID_PATTERN),
     clientIp: clientIp(req.ip),
     userAgent: headerText(req.get('user-agent')),
@@ -59,10 +59,11 @@ function attemptFrom(req: Request, res: Response, action: AuditAction): AuditAtt
   };
 }
 
+/** `apiKeyOf`: where the account comes from when the path has none (a delivery: the token's consumer). */
 export const declareAttempt =
-  (action: AuditAction): RequestHandler =>
+  (action: AuditAction, apiKeyOf?: (res: Response) => string): RequestHandler =>
   (req, res, next) => {
-    (res as WithAttempt).locals[ATTEMPT] = attemptFrom(req, res, action);
+    (res as WithAttempt).locals[ATTEMPT] = attemptFrom(req, res, action, apiKeyOf?.(res));
     next();
   };
 
@@ -91,4 +92,9 @@ export const auditedRoute = (
   action: AuditAction,
   contract: RequestHandler[],
   audit: AuditDeps,
-): Array<RequestHandler | ErrorRequestHandler> => [declareAttempt(action), ...contract, auditRefusedInput(audit)];
+  apiKeyOf?: (res: Response) => string,
+): Array<RequestHandler | ErrorRequestHandler> => [
+  declareAttempt(action, apiKeyOf),
+  ...contract,
+  auditRefusedInput(audit),
+];

@@ -4,8 +4,8 @@ import client from 'prom-client';
 import { listen } from '../listen.ts';
 
 /**
- * Prometheus series, labelled only by route templates, statuses, budgets and reason codes: never by
- * anything a caller sends, so no secret, identity or unbounded value can become a label.
+ * Prometheus series, labelled only by route templates, statuses, budgets, reason codes, managed api keys and
+ * registered consumer names: never by anything a caller sends, so no secret or unbounded value becomes a label.
  */
 export interface Metrics {
   registry: client.Registry;
@@ -28,6 +28,11 @@ export interface Metrics {
   auditStreamLastSuccess: client.Gauge;
   auditChainIntact: client.Gauge<'check'>;
   auditChainLastVerified: client.Gauge<'check'>;
+  /** Generator calls by consumer ('' when the token named none) and outcome. */
+  deliveries: client.Counter<'consumer' | 'outcome'>;
+  /** Per consumer with delivery on: its last delivery (its registration before the first), and its interval. */
+  consumerLastDelivery: client.Gauge<'consumer' | 'api_key'>;
+  consumerInterval: client.Gauge<'consumer' | 'api_key'>;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -143,6 +148,24 @@ export function createMetrics(): Metrics {
       name: 'audit_chain_last_verified_timestamp_seconds',
       help: 'When the chain was last verified by this check',
       labelNames: ['check'],
+      registers,
+    }),
+    deliveries: new client.Counter({
+      name: 'gateway_deliveries_total',
+      help: 'Delivery generator calls: delivered, refused (4xx), failed (5xx) or unauthenticated (no live token)',
+      labelNames: ['consumer', 'outcome'],
+      registers,
+    }),
+    consumerLastDelivery: new client.Gauge({
+      name: 'gateway_consumer_last_delivery_timestamp_seconds',
+      help: 'When the consumer was last delivered a secret (before the first: when it was registered)',
+      labelNames: ['consumer', 'api_key'],
+      registers,
+    }),
+    consumerInterval: new client.Gauge({
+      name: 'gateway_consumer_interval_seconds',
+      help: "The consumer's declared refresh interval (its ExternalSecret's refreshInterval)",
+      labelNames: ['consumer', 'api_key'],
       registers,
     }),
   };

@@ -12,7 +12,7 @@ import { API_KEY_PATTERN } from '../vonage/identifiers.ts';
  * accounts by api key or by a glob on their Vonage name.
  */
 
-export const ACTIONS = ['secrets:read', 'secrets:create', 'secrets:revoke', 'audit:read'] as const;
+export const ACTIONS = ['secrets:read', 'secrets:create', 'secrets:revoke', 'consumers:manage', 'audit:read'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 const apiKeySchema = z.string().regex(API_KEY_PATTERN, 'must be 6-32 letters or digits');
@@ -59,7 +59,7 @@ function grantProblems(raw: unknown, index: number, accounts: readonly string[] 
     problems.push(`${at}: must name exactly one of group or email`);
   const actions = Array.isArray(grant.actions) ? grant.actions : [];
   if (grant.accounts === undefined && actions.some((action) => action !== 'audit:read'))
-    problems.push(`${at}: must list accounts when it grants secrets:* actions`);
+    problems.push(`${at}: must list accounts when it grants account actions (secrets:*, consumers:manage)`);
   for (const account of Array.isArray(grant.accounts) ? grant.accounts : []) {
     if (accounts && account !== '*' && typeof account === 'string' && !accounts.includes(account))
       problems.push(`${at}.accounts: "${account}" is not in the top-level accounts list`);

@@ -28,4 +28,6 @@ export interface RotationsTable {
   updated_at: ColumnType<Date, never, Date>;
   /** Bumped by every transition: a request moves the row only if nobody moved it since it was read. */
   version: ColumnType<number, never, number>;
+  /** Set when the rotation is a delivery: its consumer does the cutover itself (migration 0014). */
+  consumer_id: ColumnType<string | null, string | null | undefined, never>;
 }

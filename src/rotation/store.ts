@@ -15,6 +15,8 @@ export interface Rotation {
   startedAt: Date;
   updatedAt: Date;
   version: number;
+  /** A delivery's rotation: the consumer's next delivery completes or cancels it, never a person. */
+  consumerId: string | null;
 }
 
 export const toRotation = (row: Selectable<RotationsTable>): Rotation => ({
@@ -28,6 +30,7 @@ export const toRotation = (row: Selectable<RotationsTable>): Rotation => ({
   startedAt: new Date(row.started_at),
   updatedAt: new Date(row.updated_at),
   version: row.version,
+  consumerId: row.consumer_id,
 });
 
 const inProgressFor = (db: Kysely<Database>, apiKey: string) =>
@@ -57,7 +60,7 @@ export async function rotationHolding(
 /** A second rotation while one is in progress is refused, naming the first (the index decides races). */
 export async function insertRotation(
   db: Kysely<Database>,
-  rotation: { id: string; apiKey: string; retireSecretId: string; startedBy: string },
+  rotation: { id: string; apiKey: string; retireSecretId: string; startedBy: string; consumerId?: string },
 ): Promise<Rotation> {
   try {
     const row = await db
@@ -68,6 +71,7 @@ export async function insertRotation(
         state: 'creating',
         retire_secret_id: rotation.retireSecretId,
         started_by: rotation.startedBy,
+        consumer_id: rotation.consumerId ?? null,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -107,23 +111,28 @@ export async function listRotations(
   return (await query.execute()).map(toRotation);
 }
 
-/** Rotations left awaiting cutover since before `before`: consumers never switched, two secrets stay live. */
+/**
+ * Rotations left awaiting cutover since before `before`: consumers never switched, two secrets stay live.
+ * A delivery's rotation waits for the consumer's next refresh by design, so it is never stale here.
+ */
 export async function awaitingCutoverSince(db: Kysely<Database>, before: Date): Promise<Rotation[]> {
   const rows = await db
     .selectFrom('rotations')
     .selectAll()
     .where('state', '=', 'awaiting_cutover')
+    .where('consumer_id', 'is', null)
     .where('updated_at', '<', before)
     .execute();
   return rows.map(toRotation);
 }
 
-/** How many rotations await cutover, per account. */
+/** How many rotations a person must finish await cutover, per account (deliveries finish themselves). */
 export async function awaitingCutoverCounts(db: Kysely<Database>): Promise<Map<string, number>> {
   const rows = await db
     .selectFrom('rotations')
     .select(['api_key', (eb) => eb.fn.countAll<string>().as('count')])
     .where('state', '=', 'awaiting_cutover')
+    .where('consumer_id', 'is', null)
     .groupBy('api_key')
     .execute();
   return new Map(rows.map((row) => [row.api_key, Number(row.count)]));

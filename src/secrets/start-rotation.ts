@@ -1,3 +1,4 @@
+import type { AuditAttempt } from '../audit/recorder.ts';
 import { auditTrail } from '../audit/trail.ts';
 import { AppError } from '../errors.ts';
 import { claimOnce } from '../idempotency/once-per-key.ts';
@@ -96,14 +97,17 @@ async function plan(deps: RotationDeps, input: StartRotationInput): Promise<{ ro
   return { rotation, discard: other };
 }
 
-async function run(
+/**
+ * The Vonage half of a rotation, on its row in `creating`: [discard] → create `value` → test it as the
+ * account → awaiting cutover. A failed test revokes the new secret and fails the rotation.
+ */
+export async function runRotation(
   deps: RotationDeps,
-  input: StartRotationInput,
+  attempt: AuditAttempt,
   planned: { rotation: Rotation; discard?: string },
-): Promise<StartRotationResult> {
-  const { attempt } = input;
+  value: string,
+): Promise<Rotation> {
   let { rotation } = planned;
-  const value = input.secret ?? generateSecret();
   try {
     if (planned.discard) await revokeStep(deps, attempt, rotation, planned.discard);
     const created = await createStep(deps, attempt, rotation, value);
@@ -117,11 +121,20 @@ async function run(
       await transition(deps.db, rotation, 'failed', { failure: 'the new secret did not authenticate; it was revoked' });
       throw error;
     }
-    rotation = await transition(deps.db, rotation, 'awaiting_cutover');
-    return { rotation, secret: input.secret === undefined ? value : undefined };
+    return await transition(deps.db, rotation, 'awaiting_cutover');
   } catch (error) {
     // A create that failed or timed out may still have happened: find and revoke it now (or after the lease).
     if (rotation.state === 'creating') await cleanUpInterrupted(deps, attempt, rotation).catch(() => undefined);
     throw error;
   }
+}
+
+async function run(
+  deps: RotationDeps,
+  input: StartRotationInput,
+  planned: { rotation: Rotation; discard?: string },
+): Promise<StartRotationResult> {
+  const value = input.secret ?? generateSecret();
+  const rotation = await runRotation(deps, input.attempt, planned, value);
+  return { rotation, secret: input.secret === undefined ? value : undefined };
 }

@@ -23,6 +23,8 @@ export const MASTER_KEY = 'abcd1234';
 export const MASTER_SECRET = 'Master5ecretValue';
 export const SUB_KEY = 'sub00001';
 export const UNMANAGED_KEY = 'zzzz9999';
+/** DELIVERY_TOKEN_HMAC_KEY of every test gateway, so tokens survive a restart (a second gateway). */
+export const DELIVERY_HMAC_KEY = 'test-delivery-token-hmac-key-0123456789abcdef';
 /** Well-formed, but no secret has it (the id from Vonage's own 404 example). */
 export const UNKNOWN_SECRET_ID = '07239aeb-d756-4c32-a1de-cf64f8b21827';
 
@@ -32,7 +34,7 @@ accounts: [abcd1234, sub00001]
 grants:
   - group: platform-admins
     accounts: ["*"]
-    actions: [secrets:read, secrets:create, secrets:revoke]
+    actions: [secrets:read, secrets:create, secrets:revoke, consumers:manage]
   - group: team-payments
     accounts: [sub00001]
     actions: [secrets:read]
@@ -69,6 +71,8 @@ export interface GatewayOptions {
   auditStream?: { url: string; secret: string };
   /** EXPORT_IDLE_TIMEOUT_SECONDS. */
   exportIdleTimeoutSeconds?: number;
+  /** false: DELIVERY_TOKEN_HMAC_KEY unset (delivery off); on by default, with a key every test shares. */
+  delivery?: false;
   /** An already running fake Vonage (a second gateway, as after a restart, over the same upstream). */
   vonage?: VonageSandbox;
 }
@@ -142,6 +146,7 @@ function configFor(options: GatewayOptions, vonageUrl: string): Config {
     EXPORT_IDLE_TIMEOUT_SECONDS: String(options.exportIdleTimeoutSeconds ?? 60),
     AUDIT_STREAM_URL: options.auditStream?.url,
     AUDIT_STREAM_SECRET: options.auditStream?.secret,
+    DELIVERY_TOKEN_HMAC_KEY: options.delivery === false ? undefined : DELIVERY_HMAC_KEY,
   });
   return options.jwt ? { ...config, auth: { mode: 'jwt', jwt: options.jwt } } : config;
 }
