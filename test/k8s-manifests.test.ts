@@ -21,7 +21,7 @@ type K8sObject = {
 type Container = { name: string; image: string; resources?: { limits?: Record<string, string> } } & Record<string, any>;
 
 const OVERLAYS = ['staging', 'production'];
-const COMPONENTS = ['external-secrets', 'monitoring', 'jwt-identity', 'audit-stream'];
+const COMPONENTS = ['external-secrets', 'monitoring', 'jwt-identity', 'audit-stream', 'eso-delivery'];
 const toObjects = (manifest: string) => parseAllDocuments(manifest).map((doc) => doc.toJS() as K8sObject);
 /** values.env as an operator fills it in: every component's values set, none turned on. */
 const FILLED = [
@@ -331,5 +331,68 @@ describe('k8s/components/monitoring runbooks and dashboard', () => {
 
     expect(secrets.size).toBeGreaterThan(0);
     expect([...secrets].filter((secret) => !named.includes(secret))).toEqual([]);
+  });
+});
+
+describe('k8s/components/eso-delivery/consumer', () => {
+  const DIR = 'k8s/components/eso-delivery/consumer';
+  const files = ['token-secret.yaml', 'target-secret.yaml', 'generator.yaml', 'externalsecret.yaml'];
+  const objects = files.map((file) => toObjects(readFileSync(join(DIR, file), 'utf8'))[0] as K8sObject);
+  const kind = (k: string) => objects.find((o) => o.kind === k) as K8sObject;
+  const GENERATORS: Record<string, string> = {
+    'generators.external-secrets.io/v1alpha1':
+      '@kubernetes-models/external-secrets/generators.external-secrets.io/v1alpha1',
+  };
+
+  test('when each object is validated against its schema (ESO generators included), then it passes', async () => {
+    for (const object of objects) {
+      const path = GENERATORS[object.apiVersion];
+      if (!path) await expect(validateSchema(object)).resolves.toBeUndefined();
+      else {
+        const models = (await import(path)) as Record<string, new (d: unknown) => { validate(): void }>;
+        expect(() =>
+          new (models[object.kind] as new (d: unknown) => { validate(): void })(object).validate(),
+        ).not.toThrow();
+      }
+    }
+  });
+
+  test('when read as ESO reads them, then the generator sends the token and the held id from labelled Secrets', () => {
+    const generator = kind('Webhook');
+    const secrets = objects.filter((o) => o.kind === 'Secret');
+    const referenced = generator.spec.secrets.map((s: { secretRef: { name: string } }) => s.secretRef.name);
+
+    expect(generator.spec).toMatchObject({ method: 'POST', result: { jsonPath: '$' } });
+    expect(new URL(generator.spec.url).pathname).toBe('/v1/deliveries');
+    expect(generator.spec.headers).toEqual({
+      Authorization: 'Bearer {{ .token.token }}',
+      'X-Held-Secret-Id': '{{ .held.secret_id }}',
+    });
+    expect(secrets.map((s) => s.metadata.name).sort()).toEqual([...referenced].sort());
+    for (const secret of secrets) expect(secret.metadata.labels?.['external-secrets.io/type']).toBe('webhook');
+  });
+
+  test('when the ExternalSecret is read, then it refreshes every 720h and merges into the labelled target', () => {
+    const spec = kind('ExternalSecret').spec;
+
+    expect(spec.refreshInterval).toBe('720h');
+    expect(spec.target).toMatchObject({
+      name: kind('Webhook').spec.secrets[1].secretRef.name,
+      creationPolicy: 'Merge',
+      template: { metadata: { labels: { 'external-secrets.io/type': 'webhook' } } },
+    });
+    expect(spec.dataFrom[0].sourceRef.generatorRef).toEqual({
+      apiVersion: 'generators.external-secrets.io/v1alpha1',
+      kind: 'Webhook',
+      name: kind('Webhook').metadata.name,
+    });
+  });
+
+  test('when a workload takes the Reloader patch, then it rolls on every change of the target Secret', () => {
+    const patch = toObjects(readFileSync(join(DIR, 'reloader-patch.yaml'), 'utf8'))[0] as K8sObject;
+
+    expect(patch.metadata.annotations?.['secret.reloader.stakater.com/reload']).toBe(
+      kind('ExternalSecret').spec.target.name,
+    );
   });
 });

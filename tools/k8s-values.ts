@@ -10,6 +10,7 @@ export const COMPONENT_KEYS: Record<string, string[]> = {
   monitoring: ['RUNBOOK_BASE_URL'],
   'jwt-identity': ['IAP_AUDIENCE'],
   'audit-stream': ['AUDIT_STREAM_EGRESS_CIDR'],
+  'eso-delivery': [],
 };
 /** Optional knobs and their defaults (the manifests' own values when absent). */
 export const KNOBS: Record<string, string> = {
@@ -20,6 +21,7 @@ export const KNOBS: Record<string, string> = {
   MONITORING_NAMESPACE: 'monitoring',
   SERVICEMONITOR_LABELS: '',
   AUDIT_STREAM_EGRESS_PORT: '443',
+  ESO_NAMESPACE: 'external-secrets',
 };
 /** The service's settings an operator may set here; they reach the gateway container as environment. */
 export const SERVICE_SETTINGS = [
@@ -32,6 +34,8 @@ export const SERVICE_SETTINGS = [
   'AUDIT_FULL_VERIFY_INTERVAL_HOURS',
   'AUDIT_ANCHOR_INTERVAL_MINUTES',
   'LOG_LEVEL',
+  'DELIVERY_MIN_INTERVAL_SECONDS',
+  'DELIVERY_TOKEN_DAYS',
 ];
 const BASE_KEYS = ['IMAGE', 'TRUSTED_PROXY_CIDRS', 'COMPONENTS'];
 const EXTRA_ENV = /^EXTRA_ENV_([A-Z][A-Z0-9_]*)$/;

@@ -48,8 +48,9 @@ export function renderOverlay(overlay: string, extra: string[] = [], root = 'k8s
 
 export const placeholdersIn = (manifest: string): string[] => [...new Set(manifest.match(PLACEHOLDER) ?? [])];
 
+type Metadata = { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
 // biome-ignore lint/suspicious/noExplicitAny: a rendered manifest is untyped YAML, each kind its own shape
-type Obj = { kind: string; metadata: { name: string; labels?: Record<string, string> } } & Record<string, any>;
+type Obj = { kind: string; metadata: Metadata } & Record<string, any>;
 
 /** The knobs kustomize cannot express (numbers, label sets, a rule per value), applied to the rendered objects. */
 export function applyValues(objects: Obj[], values: Record<string, string>, components: string[]): Obj[] {
@@ -69,12 +70,29 @@ export function applyValues(objects: Obj[], values: Record<string, string>, comp
         }),
       ];
       gateway.env = [...gateway.env.filter((e: { name: string }) => !env.some((n) => n.name === e.name)), ...env];
+      reloadOnEverySecret(object);
     }
-    if (object.kind === 'NetworkPolicy') networkPolicy(object, value, components);
+    if (object.kind === 'NetworkPolicy' && object.metadata.name === 'vonage-secrets-gateway-delivery')
+      object.spec.ingress[0].from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name'] =
+        value('ESO_NAMESPACE');
+    else if (object.kind === 'NetworkPolicy') networkPolicy(object, value, components);
     if (object.kind === 'ServiceMonitor')
       object.metadata.labels = { ...object.metadata.labels, ...labelsOf(value('SERVICEMONITOR_LABELS')) };
   }
   return objects;
+}
+
+/** Reloader rolls the pods when any Secret they read changes: the annotation names each, whichever components. */
+function reloadOnEverySecret(deployment: Obj) {
+  const secrets = new Set<string>();
+  JSON.stringify(deployment.spec.template.spec, (key, value) => {
+    if (key === 'secretKeyRef') secrets.add(value.name);
+    return value;
+  });
+  deployment.metadata.annotations = {
+    ...deployment.metadata.annotations,
+    'secret.reloader.stakater.com/reload': [...secrets].join(','),
+  };
 }
 
 /** Who may call (the SSO proxy's namespace and pods), who may scrape, and the SIEM's egress. */
