@@ -91,3 +91,10 @@ export const auditStreamUrl = z
   )
   .transform((url) => url.toString())
   .optional();
+
+/** Where ESO's controller reaches POST /v1/deliveries (in the cluster), for the console's manifest snippet. */
+export const deliveryUrl = z
+  .string()
+  .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http(s) URL')
+  .refine((value) => new URL(value).pathname === '/v1/deliveries', 'must end in /v1/deliveries')
+  .optional();

@@ -3,6 +3,7 @@ import type { AuditStreamSettings } from './audit/stream/settings.ts';
 import { type JwtEnv, jwtEnvSchema, type JwtSettings, resolveJwtSettings } from './identity/jwt-settings.ts';
 import {
   auditStreamUrl,
+  deliveryUrl,
   integer,
   LOG_LEVELS,
   origins,
@@ -61,6 +62,7 @@ const envSchema = z
     DELIVERY_TOKEN_HMAC_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
     DELIVERY_TOKEN_DAYS: integer(400, 1, 3650),
     DELIVERY_MIN_INTERVAL_SECONDS: integer(3600, 60, 2_592_000),
+    DELIVERY_URL: deliveryUrl,
   })
   .extend(jwtEnvSchema.shape);
 
@@ -108,7 +110,7 @@ export interface Config {
   /** An export whose client takes nothing for this long is stopped, and its slot freed. */
   exportIdleTimeoutSeconds: number;
   /** Delivery to workloads (ESO): tokens undefined when DELIVERY_TOKEN_HMAC_KEY is unset (delivery off). */
-  delivery: { tokens?: { hmacKey: string; ttlDays: number }; minIntervalSeconds: number };
+  delivery: { tokens?: { hmacKey: string; ttlDays: number }; minIntervalSeconds: number; url?: string };
 }
 
 /** Streaming is on when AUDIT_STREAM_URL is set; its format then needs its own credential. */
@@ -195,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
         ? { hmacKey: e.DELIVERY_TOKEN_HMAC_KEY, ttlDays: e.DELIVERY_TOKEN_DAYS }
         : undefined,
       minIntervalSeconds: e.DELIVERY_MIN_INTERVAL_SECONDS,
+      url: e.DELIVERY_URL,
     },
   });
 }

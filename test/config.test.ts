@@ -86,6 +86,9 @@ describe('loadConfig', () => {
     ['plain http to a remote host', { VONAGE_BASE_URL: 'http://api.nexmo.com' }],
     ['a rate limit of zero', { RATE_LIMIT_WRITES_PER_MINUTE: '0' }],
     ['a database URL that is not postgres', { DATABASE_URL: 'mysql://db/x' }],
+    ['a delivery token HMAC key shorter than 32 characters', { DELIVERY_TOKEN_HMAC_KEY: 'short-key' }],
+    ['a delivery URL that is not the generator endpoint', { DELIVERY_URL: 'http://gateway.svc/v1/secrets' }],
+    ['a delivery interval under a minute (a loop could churn secrets)', { DELIVERY_MIN_INTERVAL_SECONDS: '5' }],
   ])('when the environment has %s, then it is refused', (_label, override) => {
     expect(() => loadConfig({ ...valid, ...override })).toThrow(ConfigError);
   });

@@ -35,6 +35,8 @@ export async function buildConsole(
     format: 'esm',
     target: 'es2022',
     legalComments: 'none',
+    // The consumer manifests the Delivery panel prints are the shipped files themselves (k8s/components/eso-delivery).
+    loader: { '.yaml': 'text' },
     logLevel: options.quiet ? 'silent' : 'warning',
   };
   if (options.watch) {

@@ -12,6 +12,7 @@ export type SecretAgeReport = components['schemas']['SecretAgeReport'];
 export type AuditEvent = components['schemas']['AuditEvent'];
 export type AuditPage = components['schemas']['AuditEventPage'];
 export type ChainReport = components['schemas']['ChainReport'];
+export type Consumer = components['schemas']['Consumer'];
 type Problem = components['schemas']['Problem'];
 
 export const api = createClient<paths>({ baseUrl: window.location.origin });

@@ -89,6 +89,12 @@ function configured(app: Express, deps: AppDeps): void {
   app.set('strict routing', true);
 }
 
+/** What /v1/me tells the console about this gateway's settings. */
+const meSettings = (deps: AppDeps) => ({
+  secretMaxAgeDays: deps.rotation.secretMaxAgeDays,
+  delivery: { enabled: deps.delivery.tokens !== undefined, url: deps.delivery.url ?? null },
+});
+
 /** Mounts middleware and routes over the dependencies given, without listening. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -112,9 +118,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(deliveriesRouter({ ...delivering, rateLimit: limit }, contract));
   app.use('/v1', authenticate(deps.identity));
   app.use('/v1', rateLimits(deps.rateLimits, deps.rateLimitStore));
-  app.use(
-    meRouter(policy, { secretMaxAgeDays: ages.maxAgeDays, rotationStaleAfterHours: ages.staleAfterHours }, contract),
-  );
+  app.use(meRouter(policy, { ...meSettings(deps), rotationStaleAfterHours: ages.staleAfterHours }, contract));
   app.use(accountsRouter({ db, policy, maxAgeDays: ages.maxAgeDays, asOf: () => deps.estate.asOf }, contract));
   app.use(secretsRouter(secrets, contract));
   app.use(reportsRouter({ ...ages, asOf: () => deps.estate.asOf }, contract));

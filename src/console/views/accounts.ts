@@ -143,7 +143,7 @@ function AccountRow(props: {
       open &&
       html`<tr class="panel"><td colspan="5"><${AccountCard} apiKey=${account.api_key} name=${account.name}
         suspended=${account.suspended} actions=${account.actions} maxAgeDays=${me.settings.secret_max_age_days}
-        staleAfterHours=${me.settings.rotation_stale_after_hours} onChanged=${props.onChanged} /></td></tr>`
+        staleAfterHours=${me.settings.rotation_stale_after_hours} delivery=${me.settings} onChanged=${props.onChanged} /></td></tr>`
     }`;
 }
 

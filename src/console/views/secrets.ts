@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { api, describeProblem, type Secret, unwrap } from '../api.ts';
 import { TypedConfirm } from './confirm.ts';
 import { CreateSecret } from './create-secret.ts';
+import { DeliveryPanel, delivering, loadConsumers } from './delivery.ts';
 import { IN_PROGRESS, inProgress, loadRotations, type Rotation, RotationPanel } from './rotation.ts';
 import { Failure, Loading, Reason } from './states.ts';
 import { useLoad } from './use-load.ts';
@@ -18,6 +19,7 @@ interface CardProps {
   actions: string[];
   maxAgeDays: number;
   staleAfterHours: number;
+  delivery: { delivery_enabled: boolean; delivery_url: string | null };
   /** Something changed at Vonage (the accounts page shows the new counts). */
   onChanged: () => void;
 }
@@ -33,13 +35,17 @@ export function AccountCard(props: CardProps) {
     apiKey,
   );
   const [rotations, reloadRotations] = useLoad(() => loadRotations(apiKey), `rotations-${apiKey}`);
+  const [consumers, reloadConsumers] = useLoad(() => loadConsumers(apiKey), `consumers-${apiKey}`);
   const changed = (message?: string) => {
     setNotice(message ?? null);
     reloadSecrets();
     reloadRotations();
+    reloadConsumers();
     props.onChanged();
   };
   const open = inProgress(rotations);
+  const consumer = delivering(consumers);
+  const delivery = open?.started_by.startsWith('consumer:') ? open : undefined;
   const title = props.name ? `Account ${apiKey} (${props.name})` : `Account ${apiKey}`;
   return html`<section class="account" aria-labelledby=${`account-${apiKey}`}>
     <h3 id=${`account-${apiKey}`}>${title}</h3>
@@ -52,17 +58,26 @@ export function AccountCard(props: CardProps) {
       html`
       <${SecretTable} apiKey=${apiKey} secrets=${secrets.value} canRevoke=${actions.includes('secrets:revoke')}
         maxAgeDays=${maxAgeDays} onRevoked=${(id: string) => changed(`Secret ${id} revoked.`)}
-        roles=${open ? { [open.retire_secret_id]: 'retiring', ...(open.new_secret ? { [open.new_secret.id]: 'new' } : {}) } : {}} />
+        roles=${rolesIn(open, delivery && consumer?.name)} />
       <${CreateSecret} apiKey=${apiKey} allowed=${actions.includes('secrets:create') && !props.suspended}
         why=${props.suspended ? SUSPENDED : undefined} secretCount=${secrets.value.length} onCreated=${() => changed()} />
       ${rotations.state === 'failed' && html`<${Failure} error=${rotations.error} retry=${reloadRotations} />`}
       ${
+        delivery &&
+        html`<p class="notice">A delivery to ${consumer?.name ?? delivery.started_by} awaits its cutover: the consumer's
+        next delivery retires the secret it no longer holds. Nobody needs to complete it.</p>`
+      }
+      ${
         rotations.state === 'ready' &&
+        !delivery &&
+        !consumer &&
         html`<${RotationPanel} apiKey=${apiKey} secrets=${secrets.value} rotations=${rotations}
           staleAfterHours=${staleAfterHours} onChanged=${changed} why=${props.suspended ? SUSPENDED : undefined}
-          allowed=${actions.includes('secrets:create') && actions.includes('secrets:revoke') && !props.suspended} />
-          <${RotationHistory} apiKey=${apiKey} rotations=${rotations.value} />`
-      }`
+          allowed=${actions.includes('secrets:create') && actions.includes('secrets:revoke') && !props.suspended} />`
+      }
+      ${rotations.state === 'ready' && html`<${RotationHistory} apiKey=${apiKey} rotations=${rotations.value} />`}
+      <${DeliveryPanel} apiKey=${apiKey} consumers=${consumers} canManage=${actions.includes('consumers:manage')}
+        settings=${props.delivery} onChanged=${changed} />`
     }
   </section>`;
 }
@@ -81,11 +96,25 @@ function RotationHistory({ apiKey, rotations }: { apiKey: string; rotations: Rot
     </table></details>`;
 }
 
+type Role = { label: string; why: string; tone: 'new' | 'retiring' };
+
+/** During a rotation: which secret is the new one and which it retires (a delivery's: which was delivered). */
+function rolesIn(open: Rotation | undefined, consumer: string | undefined): Record<string, Role> {
+  if (!open) return {};
+  const why = consumer
+    ? `delivered to ${consumer}: its next delivery retires the one it no longer holds`
+    : 'held by the rotation in progress: complete or cancel it';
+  const fresh = consumer ? `delivered to ${consumer}` : 'new (rotation)';
+  return {
+    [open.retire_secret_id]: { label: consumer ? 'retiring (delivery)' : 'retiring (rotation)', why, tone: 'retiring' },
+    ...(open.new_secret ? { [open.new_secret.id]: { label: fresh, why, tone: 'new' } } : {}),
+  };
+}
+
 interface TableProps {
   apiKey: string;
   secrets: Secret[];
-  /** During a rotation: which secret is the new one and which it retires. */
-  roles: Record<string, 'new' | 'retiring'>;
+  roles: Record<string, Role>;
   canRevoke: boolean;
   maxAgeDays: number;
   onRevoked: (secretId: string) => void;
@@ -100,7 +129,7 @@ function SecretTable({ apiKey, secrets, roles, canRevoke, maxAgeDays, onRevoked 
       ${secrets.map((secret) => {
         const age = ageInDays(secret.created_at);
         return html`<tr key=${secret.id}>
-          <td class="mono">${secret.id}${roles[secret.id] && html` <span class=${`role ${roles[secret.id]}`}>${roles[secret.id] === 'new' ? 'new (rotation)' : 'retiring (rotation)'}</span>`}</td>
+          <td class="mono">${secret.id}${roles[secret.id] && html` <span class=${`role ${roles[secret.id]?.tone}`}>${roles[secret.id]?.label}</span>`}</td>
           <td><${When} iso=${secret.created_at} /></td>
           <td>${age} days ${age > maxAgeDays && html`<span class="overdue">overdue</span>`}</td>
           <td>${
@@ -111,7 +140,7 @@ function SecretTable({ apiKey, secrets, roles, canRevoke, maxAgeDays, onRevoked 
                 }}
                   onCancel=${() => setConfirming(null)} />`
               : html`<${RevokeButton} apiKey=${apiKey} secretId=${secret.id} allowed=${canRevoke} last=${secrets.length === 1}
-                  held=${roles[secret.id] !== undefined} onClick=${() => setConfirming(secret.id)} />`
+                  held=${roles[secret.id]?.why} onClick=${() => setConfirming(secret.id)} />`
           }</td>
         </tr>`;
       })}
@@ -124,17 +153,15 @@ function RevokeButton(props: {
   secretId: string;
   allowed: boolean;
   last: boolean;
-  /** Held by the rotation in progress: complete or cancel it instead. */
-  held: boolean;
+  /** Held by the rotation in progress (or a delivery): why it cannot be revoked by hand. */
+  held: string | undefined;
   onClick: () => void;
 }) {
   const reason = !props.allowed
     ? `needs secrets:revoke on ${props.apiKey}`
     : props.last
       ? 'Vonage never revokes the last secret'
-      : props.held
-        ? 'held by the rotation in progress: complete or cancel it'
-        : null;
+      : (props.held ?? null);
   const id = `revoke-reason-${props.secretId}`;
   return html`<button type="button" disabled=${reason !== null} aria-describedby=${reason ? id : undefined} onClick=${props.onClick}>
       Revoke<span class="visually-hidden"> ${props.secretId}</span></button>

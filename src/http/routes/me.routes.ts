@@ -7,7 +7,11 @@ import { verifiedIdentity } from '../context.ts';
 /** Who am I, what may I do: for any verified caller, from the same decisions that authorise requests. */
 export function meRouter(
   policy: Policy,
-  settings: { secretMaxAgeDays: number; rotationStaleAfterHours: number },
+  settings: {
+    secretMaxAgeDays: number;
+    rotationStaleAfterHours: number;
+    delivery: { enabled: boolean; url: string | null };
+  },
   contract: RequestHandler[],
 ): Router {
   const router = strictRouter();
@@ -22,6 +26,8 @@ export function meRouter(
       settings: {
         secret_max_age_days: settings.secretMaxAgeDays,
         rotation_stale_after_hours: settings.rotationStaleAfterHours,
+        delivery_enabled: settings.delivery.enabled,
+        delivery_url: settings.delivery.url,
       },
     });
   });
