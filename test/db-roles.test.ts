@@ -61,3 +61,12 @@ describe('the auditor role', () => {
     ).rejects.toThrow(/permission denied/);
   });
 });
+
+describe('the auditor role and delivery tokens', () => {
+  test("when it reads the consumers, then it sees their deliveries but Postgres refuses the tokens' HMACs", async () => {
+    await expect(
+      auditor.selectFrom('consumers').select(['name', 'last_delivery_at']).execute(),
+    ).resolves.toBeInstanceOf(Array);
+    await expect(auditor.selectFrom('consumers').select('token_hmac').execute()).rejects.toThrow(/permission denied/);
+  });
+});
