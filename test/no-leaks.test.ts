@@ -24,6 +24,13 @@ const invalidTooLong = `Tl${stamp}Q7${'y'.repeat(20)}`;
 const inBrokenJson = `Bj${stamp}Q7xx`;
 const forbidden = [created, invalidTooLong, inBrokenJson, MASTER_SECRET, basicAuth(MASTER_KEY, MASTER_SECRET).slice(6)];
 
+/** Everything the database holds, as a superuser's pg_dump prints it. */
+const dumpDatabase = () =>
+  execFileSync(join(postgresBin(), 'pg_dump'), ['--data-only', '--dbname', superuserDatabaseUrl()], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+
 let gateway: Gateway;
 const bodies: string[] = [];
 let generated = '';
@@ -93,10 +100,7 @@ describe('secret values after real create attempts', () => {
   });
 
   test('when a pg_dump of the whole database is searched, then no secret or credential appears', () => {
-    const dump = execFileSync(join(postgresBin(), 'pg_dump'), ['--data-only', '--dbname', superuserDatabaseUrl()], {
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const dump = dumpDatabase();
 
     expect(dump).toContain('secret.create'); // the dump does hold the audit rows
     for (const value of forbidden) expect(dump).not.toContain(value);
@@ -105,10 +109,7 @@ describe('secret values after real create attempts', () => {
 
 describe('a secret the gateway generated for a rotation', () => {
   test('when logs, metrics and a pg_dump are searched, then it appears in none of them', async () => {
-    const dump = execFileSync(join(postgresBin(), 'pg_dump'), ['--data-only', '--dbname', superuserDatabaseUrl()], {
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const dump = dumpDatabase();
     const metrics = await gateway.metrics.registry.metrics();
 
     expect(generated).toMatch(/^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9]).{24}$/);
@@ -119,10 +120,7 @@ describe('a secret the gateway generated for a rotation', () => {
 
 describe('a delivery token and a delivered secret', () => {
   test('when logs, metrics, later answers and a pg_dump are searched, then neither appears in any of them', async () => {
-    const dump = execFileSync(join(postgresBin(), 'pg_dump'), ['--data-only', '--dbname', superuserDatabaseUrl()], {
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const dump = dumpDatabase();
     const metrics = await gateway.metrics.registry.metrics();
 
     expect(delivery.token).toMatch(/^vsgd_/);

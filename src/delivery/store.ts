@@ -95,11 +95,12 @@ export async function insertConsumer(
   }
 }
 
+/** Consumers as this module hands them out: every column but the token's HMAC. */
+const consumers = (db: Kysely<Database>) => db.selectFrom('consumers').select(COLUMNS);
+
 /** The consumer a live token belongs to: not revoked, not expired, on the account it was issued for. */
 export async function consumerByToken(db: Kysely<Database>, tokenHmac: string): Promise<Consumer | undefined> {
-  const row = await db
-    .selectFrom('consumers')
-    .select(COLUMNS)
+  const row = await consumers(db)
     .where('token_hmac', '=', tokenHmac)
     .where('token_revoked_at', 'is', null)
     .where('token_expires_at', '>', sql<Date>`clock_timestamp()`)
@@ -108,9 +109,7 @@ export async function consumerByToken(db: Kysely<Database>, tokenHmac: string): 
 }
 
 export async function deliveringOn(db: Kysely<Database>, apiKey: string): Promise<Consumer | undefined> {
-  const row = await db
-    .selectFrom('consumers')
-    .select(COLUMNS)
+  const row = await consumers(db)
     .where('api_key', '=', apiKey)
     .where('token_revoked_at', 'is', null)
     .executeTakeFirst();
@@ -118,28 +117,16 @@ export async function deliveringOn(db: Kysely<Database>, apiKey: string): Promis
 }
 
 export async function consumersOf(db: Kysely<Database>, apiKey: string): Promise<Consumer[]> {
-  const rows = await db
-    .selectFrom('consumers')
-    .select(COLUMNS)
-    .where('api_key', '=', apiKey)
-    .orderBy('created_at')
-    .execute();
-  return rows.map(toPublic);
+  return (await consumers(db).where('api_key', '=', apiKey).orderBy('created_at').execute()).map(toPublic);
 }
 
-/** Every consumer with delivery on, for the per-consumer metrics. */
+/** Every consumer with delivery on (an expired token included: it is overdue), for the per-consumer metrics. */
 export async function deliveringConsumers(db: Kysely<Database>): Promise<Consumer[]> {
-  const rows = await db.selectFrom('consumers').select(COLUMNS).where('token_revoked_at', 'is', null).execute();
-  return rows.map(toPublic);
+  return (await consumers(db).where('token_revoked_at', 'is', null).execute()).map(toPublic);
 }
 
 export async function findConsumer(db: Kysely<Database>, apiKey: string, name: string): Promise<Consumer | undefined> {
-  const row = await db
-    .selectFrom('consumers')
-    .select(COLUMNS)
-    .where('api_key', '=', apiKey)
-    .where('name', '=', name)
-    .executeTakeFirst();
+  const row = await consumers(db).where('api_key', '=', apiKey).where('name', '=', name).executeTakeFirst();
   return row && toPublic(row);
 }
 
