@@ -32,7 +32,7 @@ exclude: [{name: "do-not-*"}]
 grants:
   - group: platform-admins
     accounts: ["*"]
-    actions: [secrets:read, secrets:create, secrets:revoke]
+    actions: [secrets:read, secrets:create, secrets:revoke, consumers:manage]
   - group: team-payments
     accounts: [{name: "payments-*"}]
     actions: [secrets:read, secrets:create]
@@ -251,6 +251,30 @@ describe('suspended accounts', () => {
       ]);
     },
   );
+});
+
+describe('a delivery to a suspended account', () => {
+  test('when ESO asks for a delivery on a suspended account, then 409 says why, it is audited, and Vonage hears nothing', async () => {
+    const registered = await gateway.http
+      .post('/v1/accounts/crm00001/consumers')
+      .set(admin)
+      .send({ name: `crm-${process.pid}` });
+    const before = gateway.vonage.received.length;
+
+    const res = await gateway.http.post('/v1/deliveries').set('Authorization', `Bearer ${registered.body.token}`);
+
+    expect(registered.status).toBe(201);
+    expect(res.status).toBe(409);
+    expect(res.body.title).toBe('Refused by the gateway: account suspended');
+    expect(gateway.vonage.received.length).toBe(before);
+    const rows = await gateway.db
+      .selectFrom('audit_events as e')
+      .innerJoin('audit_outcomes as o', 'o.event_id', 'e.id')
+      .select(['e.action', 'o.outcome'])
+      .where('e.actor_email', '=', `consumer:crm-${process.pid}`)
+      .execute();
+    expect(rows).toEqual([{ action: 'delivery.generate', outcome: 'conflict' }]);
+  });
 });
 
 describe('the Subaccounts API not provisioned', () => {
