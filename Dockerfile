@@ -13,6 +13,7 @@ COPY tsconfig.json tsconfig.build.json openapi-internal.yaml ./
 COPY src ./src
 COPY db ./db
 COPY tools ./tools
+COPY k8s/components/eso-delivery/consumer ./k8s/components/eso-delivery/consumer
 # The service, then the console (esbuild bundle, typed client generated from the contract).
 RUN npx tsc -p tsconfig.build.json && cp openapi-internal.yaml dist/ && node tools/build-console.ts dist/console
 

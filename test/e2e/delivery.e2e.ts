@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { sql } from 'kysely';
 import { parseAllDocuments } from 'yaml';
 import { consumerManifests, esoClient } from '../support/eso-client.ts';
 import { asCaller } from '../support/harness.ts';
@@ -56,5 +57,12 @@ describe('the Delivery panel', () => {
     await hasCount(card.getByRole('button', { name: /Consumers switched/ }), 0);
     await expectAccessible(page);
     await shot(page, '11-delivery-panel');
+
+    // 32 days without a delivery: past the 30-day interval plus a day's grace.
+    await sql`update consumers set last_delivery_at = now() - interval '32 days' where name = 'payments-api'`.execute(
+      stage.parts.gateway.app.db,
+    );
+    await page.reload();
+    await visible(panel.locator('.overdue').filter({ hasText: 'overdue' }));
   });
 });
