@@ -94,6 +94,9 @@ describe('POST /v1/accounts/:apiKey/consumers', () => {
     expect(res.body.token).toMatch(/^vsgd_[A-Za-z0-9_-]{43}$/);
     const listed = await http.get('/v1/accounts/deli0001/consumers').set(admin);
     expectToMatchContract(listed, 'get', CONSUMERS);
+    const located = await http.get(res.headers.location as string).set(admin);
+    expectToMatchContract(located, 'get', `${CONSUMERS}/{name}`);
+    expect(located.body).toEqual(listed.body.consumers[0]);
     expect(JSON.stringify(listed.body)).not.toContain(res.body.token);
     const row = await db().selectFrom('consumers').selectAll().where('name', '=', nameFor('reg')).executeTakeFirst();
     expect(row?.token_hmac).toMatch(/^[0-9a-f]{64}$/);

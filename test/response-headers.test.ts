@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { exampleSecret } from '../src/dev/vonage-sandbox.ts';
-import { admin, type Gateway, MASTER_KEY, reviewer, startGateway } from './support/harness.ts';
+import { admin, type Gateway, MASTER_KEY, reviewer, startGateway, SUB_KEY } from './support/harness.ts';
 
 /**
  * The full set of response headers of every kind of answer, names and values, against a written-down
@@ -93,6 +93,20 @@ describe('the response headers of every kind of answer', () => {
       { ...API, ...readBudget, 'content-type': json },
     ],
     ['GET /healthz', () => gateway.http.get('/healthz'), { ...SECURITY, 'content-type': json }],
+    [
+      'POST /v1/deliveries without a live token',
+      () => gateway.http.post('/v1/deliveries').set('Authorization', 'Bearer vsgd_unknown'),
+      { ...API, 'content-type': problem },
+    ],
+    [
+      'POST /v1/deliveries',
+      async () => {
+        const name = `headers-${process.pid}`;
+        const { body } = await gateway.http.post(`/v1/accounts/${SUB_KEY}/consumers`).set(admin).send({ name });
+        return gateway.http.post('/v1/deliveries').set('Authorization', `Bearer ${body.token}`);
+      },
+      { ...API, ratelimit: '<ratelimit>', 'ratelimit-policy': '<ratelimit-policy>', 'content-type': json },
+    ],
   ])('when answering %s, then exactly these headers are sent', async (_label, call, expected) => {
     const res = await call();
     const headers = normalised(res.headers as Record<string, string>);

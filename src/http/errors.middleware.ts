@@ -63,8 +63,8 @@ export function toAppError(error: unknown): AppError {
   return new AppError('internal', 500, 'An unexpected error occurred.', { cause: error });
 }
 
-/** A long-read cap is a refusal we chose, not a fault: a warning, not an error. */
-const EXPECTED_5XX = new Set<ErrorCode>(['busy']);
+/** A long-read cap, and delivery left off by configuration, are refusals we chose, not faults: warnings. */
+const EXPECTED_5XX = new Set<ErrorCode>(['busy', 'delivery-off']);
 
 function logError(logger: Logger, req: Request, error: AppError, requestId: string): void {
   if (error.status < 500) return;

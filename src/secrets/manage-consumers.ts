@@ -111,3 +111,10 @@ export async function listConsumers(deps: SecretsDeps, identity: Identity, apiKe
   authorize(deps.policy, identity, 'secrets:read', apiKey);
   return consumersOf(deps.db, apiKey);
 }
+
+export async function getConsumer(deps: SecretsDeps, identity: Identity, apiKey: string, name: string) {
+  authorize(deps.policy, identity, 'secrets:read', apiKey);
+  const consumer = await findConsumer(deps.db, apiKey, name);
+  if (consumer) return consumer;
+  throw new AppError('not-found', 404, `There is no consumer "${name}" on ${apiKey}.`);
+}

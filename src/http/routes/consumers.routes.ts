@@ -3,6 +3,7 @@ import type { AuditAction } from '../../audit/audit.table.ts';
 import { type Consumer, deliveryState, isOverdue } from '../../delivery/store.ts';
 import {
   type ConsumerDeps,
+  getConsumer,
   listConsumers,
   registerConsumer,
   reissueToken,
@@ -42,6 +43,11 @@ export function consumersRouter(deps: ConsumerDeps, contract: RequestHandler[]):
   router.get(base, contract, async (req: Request<AccountParams>, res: Response) => {
     const consumers = await listConsumers(deps, verifiedIdentity(res), req.params.apiKey);
     res.json({ consumers: consumers.map(consumerView) });
+  });
+
+  router.get(`${base}/:name`, contract, async (req: Request<ConsumerParams>, res: Response) => {
+    const { apiKey, name } = req.params;
+    res.json(consumerView(await getConsumer(deps, verifiedIdentity(res), apiKey, name)));
   });
 
   router.post(base, audited('consumer.register'), async (req: Request<AccountParams>, res: Response) => {
