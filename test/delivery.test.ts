@@ -13,7 +13,7 @@ import { admin, asCaller, basicAuth, openGateway, type OpenGateway, requestId } 
  * does with the shipped manifests, the real app listening on a port, a real Postgres and the fake Vonage.
  * Each test has an account (the fake's 2-secret limit) and a consumer name of its own (names are never reused).
  */
-const ACCOUNTS = Array.from({ length: 15 }, (_, i) => `deli${String(i + 1).padStart(4, '0')}`);
+const ACCOUNTS = Array.from({ length: 16 }, (_, i) => `deli${String(i + 1).padStart(4, '0')}`);
 const POLICY = `
 accounts: [abcd1234, sub00001, ${ACCOUNTS.join(', ')}]
 grants:
@@ -164,6 +164,20 @@ describe('POST /v1/deliveries (ESO Webhook generator)', () => {
       `secret.create ${data.secret_id} success`,
       `secret.test ${data.secret_id} success`,
     ]);
+  });
+
+  test('when a delivery and its refusals are answered, then each matches the contract, and only the 200 holds a value', async () => {
+    const { token } = await register('deli0016', 'contract');
+    const call = (held: string) =>
+      http.post('/v1/deliveries').set('Authorization', `Bearer ${token}`).set('X-Held-Secret-Id', held);
+
+    const answers = [await call('<no value>'), await call(''), await call('not-a-secret-id')];
+
+    expect(answers.map((res) => res.status)).toEqual([200, 429, 400]);
+    for (const res of answers) expectToMatchContract(res, 'post', '/v1/deliveries');
+    expect(answers[0]?.headers['cache-control']).toBe('no-store');
+    expect(answers[2]?.body.invalid_params).toEqual([{ name: 'x-held-secret-id', reason: expect.any(String) }]);
+    for (const res of answers.slice(1)) expect(res.text).not.toContain(answers[0]?.body.api_secret);
   });
 
   test('when three generations follow each other, then each keeps the held secret and revokes the one before it', async () => {
