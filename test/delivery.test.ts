@@ -164,6 +164,11 @@ describe('POST /v1/deliveries (ESO Webhook generator)', () => {
       `secret.create ${data.secret_id} success`,
       `secret.test ${data.secret_id} success`,
     ]);
+    const metrics = await parts.gateway.metrics.registry.metrics();
+    expect(metrics).toContain(`gateway_deliveries_total{consumer="${name}",outcome="delivered"} 1`);
+    expect(metrics).toMatch(
+      new RegExp(`gateway_consumer_interval_seconds{consumer="${name}",api_key="deli0003"} 2592000`),
+    );
   });
 
   test('when a delivery and its refusals are answered, then each matches the contract, and only the 200 holds a value', async () => {
@@ -230,6 +235,9 @@ describe('POST /v1/deliveries (ESO Webhook generator)', () => {
     expect(ids('deli0006')).toEqual(before);
     expect(parts.vonage.received.length).toBe(calls);
     expect(stepText(await stepsOf(name)).at(-1)).toBe('delivery.generate - conflict');
+    expect(await parts.gateway.metrics.registry.metrics()).toContain(
+      `gateway_deliveries_total{consumer="${name}",outcome="refused"} 1`,
+    );
   });
 
   test('when the new secret fails its test at Vonage, then 502, it is revoked, and the held secret and the Secret stay', async () => {
