@@ -54,6 +54,9 @@ function devEnvironment(sandboxUrl: string): NodeJS.ProcessEnv {
     VONAGE_TIMEOUT_MS: '5000',
     ACCESS_POLICY_FILE: process.env.DEV_POLICY_FILE ?? defaultPolicyFile,
     IDEMPOTENCY_HMAC_KEY: 'dev-sandbox-only-idempotency-key-0123456789',
+    // Delivery on, so the console's Delivery panel can be tried (its manifests point at this server).
+    DELIVERY_TOKEN_HMAC_KEY: 'dev-sandbox-only-delivery-token-key-0123456789',
+    DELIVERY_URL: `http://127.0.0.1:${process.env.PORT ?? 8080}/v1/deliveries`,
     TRUSTED_PROXY_CIDRS: 'loopback',
     // Iterating on a form should not meet a 429.
     RATE_LIMIT_READS_PER_MINUTE: '600',
