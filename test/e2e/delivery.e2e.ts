@@ -64,5 +64,24 @@ describe('the Delivery panel', () => {
     );
     await page.reload();
     await visible(panel.locator('.overdue').filter({ hasText: 'overdue' }));
+
+    await sql`update consumers set token_expires_at = now() - interval '1 day' where name = 'payments-api'`.execute(
+      stage.parts.gateway.app.db,
+    );
+    await page.reload();
+    await visible(panel.getByText("payments-api's token has expired"));
+    await panel.getByRole('button', { name: 'Re-issue token' }).click();
+    const reissued = await panel.getByLabel('Delivery token').inputValue();
+    expect(reissued).toMatch(/^vsgd_/);
+    expect(reissued).not.toBe(token);
+    expect((await esoClient('payments-api', token, stage.url).refresh()).status).toBe(401);
+    await panel.getByRole('button', { name: 'Done' }).click();
+
+    await panel.getByRole('button', { name: 'Revoke token' }).click();
+    await panel.getByRole('button', { name: 'Revoke token' }).click();
+    await visible(card.getByText('Delivery to payments-api is off: its token no longer works.'));
+    await visible(panel.getByRole('button', { name: 'Register consumer' }));
+    await visible(panel.getByText('Earlier consumers: payments-api (revoked).'));
+    await expectAccessible(page);
   });
 });

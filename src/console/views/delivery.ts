@@ -10,8 +10,9 @@ import { When } from './when.ts';
 export const loadConsumers = async (apiKey: string) =>
   (await unwrap(api.GET('/v1/accounts/{apiKey}/consumers', { params: { path: { apiKey } } }))).consumers;
 
+/** The account's consumer whose token is not revoked (an expired one included: re-issuing brings it back). */
 export const delivering = (consumers: Loaded<Consumer[]>) =>
-  consumers.state === 'ready' ? consumers.value.find((c) => c.delivery === 'on') : undefined;
+  consumers.state === 'ready' ? consumers.value.find((c) => c.delivery !== 'revoked') : undefined;
 
 interface Props {
   apiKey: string;
@@ -86,7 +87,12 @@ interface DeliveringProps {
 
 function Delivering({ consumer: c, canManage, onReissue, onRevoke }: DeliveringProps) {
   const [confirming, setConfirming] = useState(false);
-  return html`<p class="notice">Secrets of this account rotate automatically: External Secrets Operator delivers a new
+  return html`${
+    c.delivery === 'expired' &&
+    html`<p class="warning">${c.name}'s token has expired: its deliveries are
+      refused until a new token is issued.</p>`
+  }
+    <p class="notice">Secrets of this account rotate automatically: External Secrets Operator delivers a new
       one to <strong>${c.name}</strong> every ${days(c.interval_seconds)}, and nobody holds it.</p>
     <dl class="facts">
       <dt>Last delivery</dt>
