@@ -10,7 +10,7 @@ import { estateDirectory } from './estate/directory.ts';
 import { type PassResult, refreshEstate } from './estate/refresh.ts';
 import { snapshotting } from './estate/snapshotting.ts';
 import type { AppDeps } from './http/app.ts';
-import { createMetrics, type Metrics } from './http/metrics.ts';
+import { createMetrics, type Metrics, setConsumerGauges } from './http/metrics.ts';
 import { contractChecks, loadContract } from './http/openapi.ts';
 import type { Logger } from './logger.ts';
 import type { Policy } from './policy/policy.ts';
@@ -253,11 +253,8 @@ export const estateGauges = (metrics: Metrics) => ({
   consumers: (consumers: Consumer[]) => {
     metrics.consumerLastDelivery.reset();
     metrics.consumerInterval.reset();
-    for (const consumer of consumers) {
-      const labels = { consumer: consumer.name, api_key: consumer.apiKey };
-      metrics.consumerLastDelivery.set(labels, (consumer.lastDelivery?.at ?? consumer.createdAt).getTime() / 1000);
-      metrics.consumerInterval.set(labels, consumer.intervalSeconds);
-    }
+    for (const consumer of consumers)
+      setConsumerGauges(metrics, consumer, consumer.lastDelivery?.at ?? consumer.createdAt);
   },
 });
 

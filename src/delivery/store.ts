@@ -17,7 +17,8 @@ export interface Consumer {
   held: { secretId: string; at: Date } | null;
 }
 
-export const toConsumer = (row: Selectable<ConsumersTable>): Consumer => ({
+/** The one row mapper; rows never carry the token's HMAC out of the table (see COLUMNS). */
+export const toConsumer = (row: Omit<Selectable<ConsumersTable>, 'token_hmac'>): Consumer => ({
   id: row.id,
   apiKey: row.api_key,
   name: row.name,
@@ -50,7 +51,6 @@ const COLUMNS = [
   'held_secret_id',
   'held_reported_at',
 ] as const;
-const toPublic = (row: Omit<Selectable<ConsumersTable>, 'token_hmac'>) => toConsumer({ ...row, token_hmac: '' });
 
 /** The rules the unique indexes keep, checked first so the refusal names what is in the way. */
 export async function assertRegistrable(db: Kysely<Database>, apiKey: string, name: string, self?: string) {
@@ -89,7 +89,7 @@ export async function insertConsumer(
   };
   await assertRegistrable(db, consumer.apiKey, consumer.name);
   try {
-    return toPublic(await db.insertInto('consumers').values(values).returning(COLUMNS).executeTakeFirstOrThrow());
+    return toConsumer(await db.insertInto('consumers').values(values).returning(COLUMNS).executeTakeFirstOrThrow());
   } catch (error) {
     return refusedAsTaken(error);
   }
@@ -105,7 +105,7 @@ export async function consumerByToken(db: Kysely<Database>, tokenHmac: string): 
     .where('token_revoked_at', 'is', null)
     .where('token_expires_at', '>', sql<Date>`clock_timestamp()`)
     .executeTakeFirst();
-  return row && toPublic(row);
+  return row && toConsumer(row);
 }
 
 export async function deliveringOn(db: Kysely<Database>, apiKey: string): Promise<Consumer | undefined> {
@@ -113,21 +113,21 @@ export async function deliveringOn(db: Kysely<Database>, apiKey: string): Promis
     .where('api_key', '=', apiKey)
     .where('token_revoked_at', 'is', null)
     .executeTakeFirst();
-  return row && toPublic(row);
+  return row && toConsumer(row);
 }
 
 export async function consumersOf(db: Kysely<Database>, apiKey: string): Promise<Consumer[]> {
-  return (await consumers(db).where('api_key', '=', apiKey).orderBy('created_at').execute()).map(toPublic);
+  return (await consumers(db).where('api_key', '=', apiKey).orderBy('created_at').execute()).map(toConsumer);
 }
 
 /** Every consumer with delivery on (an expired token included: it is overdue), for the per-consumer metrics. */
 export async function deliveringConsumers(db: Kysely<Database>): Promise<Consumer[]> {
-  return (await consumers(db).where('token_revoked_at', 'is', null).execute()).map(toPublic);
+  return (await consumers(db).where('token_revoked_at', 'is', null).execute()).map(toConsumer);
 }
 
 export async function findConsumer(db: Kysely<Database>, apiKey: string, name: string): Promise<Consumer | undefined> {
   const row = await consumers(db).where('api_key', '=', apiKey).where('name', '=', name).executeTakeFirst();
-  return row && toPublic(row);
+  return row && toConsumer(row);
 }
 
 /** A new token replaces the old one (which stops working at once) and turns delivery on again. */
@@ -145,7 +145,7 @@ export async function replaceToken(
       .where('id', '=', consumer.id)
       .returning(COLUMNS)
       .executeTakeFirstOrThrow();
-    return toPublic(row);
+    return toConsumer(row);
   } catch (error) {
     return refusedAsTaken(error);
   }
@@ -158,7 +158,7 @@ export async function revokeToken(db: Kysely<Database>, consumer: Consumer): Pro
     .where('id', '=', consumer.id)
     .returning(COLUMNS)
     .executeTakeFirstOrThrow();
-  return toPublic(row);
+  return toConsumer(row);
 }
 
 /** What the consumer said it held on this call (null: nothing yet). */

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { AppError } from '../errors.ts';
 
 /**
  * Delivery tokens: `vsgd_` (so secret scanners can recognise a leaked one) and 256 random bits in
@@ -14,3 +15,7 @@ export const isTokenShaped = (value: string): boolean => TOKEN_PATTERN.test(valu
 
 export const tokenHmac = (hmacKey: string, token: string): string =>
   createHmac('sha256', hmacKey).update(token).digest('hex');
+
+/** Registering and delivering both refuse this way when DELIVERY_TOKEN_HMAC_KEY is not set. */
+export const deliveryOff = () =>
+  new AppError('delivery-off', 503, 'Delivery is off on this gateway: DELIVERY_TOKEN_HMAC_KEY is not set.');

@@ -114,10 +114,11 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', noStore, corsForListedOrigins(origins, deps.authMode === 'jwt'), refuseCrossSiteRequests(origins));
   // Delivery has its own identity (a consumer's token), so it is mounted before the SSO identity.
   const delivering = { ...secrets, rotationLeaseMs: rotation.leaseMs, ...deps.delivery, metrics: deps.metrics };
+  // One limiter for both: its budgets are keyed by the verified actor, a person or consumer:<name>.
   const limit = rateLimits(deps.rateLimits, deps.rateLimitStore);
   app.use(deliveriesRouter({ ...delivering, rateLimit: limit }, contract));
   app.use('/v1', authenticate(deps.identity));
-  app.use('/v1', rateLimits(deps.rateLimits, deps.rateLimitStore));
+  app.use('/v1', limit);
   app.use(meRouter(policy, { ...meSettings(deps), rotationStaleAfterHours: ages.staleAfterHours }, contract));
   app.use(accountsRouter({ db, policy, maxAgeDays: ages.maxAgeDays, asOf: () => deps.estate.asOf }, contract));
   app.use(secretsRouter(secrets, contract));

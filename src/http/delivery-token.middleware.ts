@@ -2,7 +2,7 @@ import type { RequestHandler, Response } from 'express';
 import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
 import { type Consumer, consumerByToken } from '../delivery/store.ts';
-import { isTokenShaped, tokenHmac } from '../delivery/tokens.ts';
+import { deliveryOff, isTokenShaped, tokenHmac } from '../delivery/tokens.ts';
 import { AppError } from '../errors.ts';
 import { context } from './context.ts';
 import type { Metrics } from './metrics.ts';
@@ -28,8 +28,7 @@ export function deliveryToken(
   metrics: Metrics,
 ): RequestHandler {
   return async (req, res, next) => {
-    if (!tokens)
-      throw new AppError('delivery-off', 503, 'Delivery is off on this gateway: DELIVERY_TOKEN_HMAC_KEY is not set.');
+    if (!tokens) throw deliveryOff();
     const token = BEARER.exec(req.get('authorization') ?? '')?.[1] ?? '';
     const consumer = isTokenShaped(token) ? await consumerByToken(db, tokenHmac(tokens.hmacKey, token)) : undefined;
     if (!consumer) {

@@ -171,6 +171,17 @@ export function createMetrics(): Metrics {
   };
 }
 
+/** A consumer's two gauges: its last delivery (its registration before the first) and its declared interval. */
+export function setConsumerGauges(
+  metrics: Metrics,
+  consumer: { name: string; apiKey: string; intervalSeconds: number },
+  lastDeliveryAt: Date,
+): void {
+  const labels = { consumer: consumer.name, api_key: consumer.apiKey };
+  metrics.consumerLastDelivery.set(labels, lastDeliveryAt.getTime() / 1000);
+  metrics.consumerInterval.set(labels, consumer.intervalSeconds);
+}
+
 /** Served on its own port, which the Kubernetes Service does not expose to callers. */
 export function startMetricsServer(metrics: Metrics, port: number): Promise<Server> {
   const server = createServer(async (req, res) => {

@@ -9,7 +9,7 @@ import {
   replaceToken,
   revokeToken,
 } from '../delivery/store.ts';
-import { mintToken, tokenHmac } from '../delivery/tokens.ts';
+import { deliveryOff, mintToken, tokenHmac } from '../delivery/tokens.ts';
 import { AppError } from '../errors.ts';
 import type { Database } from '../database.ts';
 import type { Identity } from '../identity/identity.ts';
@@ -41,7 +41,7 @@ const DAY_MS = 86_400_000;
 
 function tokenSettings(deps: ConsumerDeps): { hmacKey: string; ttlDays: number } {
   if (deps.tokens) return deps.tokens;
-  throw new AppError('delivery-off', 503, 'Delivery is off on this gateway: DELIVERY_TOKEN_HMAC_KEY is not set.');
+  throw deliveryOff();
 }
 
 /** The story every consumer change shares: policy, then the change and its audit record in one transaction. */

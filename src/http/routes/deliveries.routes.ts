@@ -2,12 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../database.ts';
-import type { Consumer } from '../../delivery/store.ts';
 import { AppError } from '../../errors.ts';
 import { type DeliveryDeps, deliver } from '../../secrets/deliver.ts';
 import { auditedRoute, declaredAttempt } from '../attempt.middleware.ts';
 import { deliveryToken, tokenConsumer } from '../delivery-token.middleware.ts';
-import type { Metrics } from '../metrics.ts';
+import { type Metrics, setConsumerGauges } from '../metrics.ts';
 import { strictRouter } from './strict-router.ts';
 
 export interface DeliveriesRouteDeps extends DeliveryDeps {
@@ -31,11 +30,6 @@ export function deliveriesRouter(deps: DeliveriesRouteDeps, contract: RequestHan
   const router = strictRouter();
   const { metrics } = deps;
   const consumerOf = (res: Response) => tokenConsumer(res).apiKey;
-  const seen = (consumer: Consumer, at: Date) => {
-    const labels = { consumer: consumer.name, api_key: consumer.apiKey };
-    metrics.consumerLastDelivery.set(labels, at.getTime() / 1000);
-    metrics.consumerInterval.set(labels, consumer.intervalSeconds);
-  };
 
   router.post(
     '/v1/deliveries',
@@ -51,7 +45,7 @@ export function deliveriesRouter(deps: DeliveriesRouteDeps, contract: RequestHan
         throw error;
       });
       metrics.deliveries.inc({ consumer: consumer.name, outcome: 'delivered' });
-      seen(consumer, new Date());
+      setConsumerGauges(metrics, consumer, new Date());
       res.json({
         api_key: delivery.apiKey,
         api_secret: delivery.secret,
