@@ -6,12 +6,13 @@ import { readSnapshot, type Snapshot } from '../estate/store.ts';
 import type { Identity } from '../identity/identity.ts';
 import { normaliseEmail, validGroups } from '../identity/identity-values.ts';
 import { decide } from '../policy/authorize.ts';
-import { capabilities, isAccountAction } from '../policy/capabilities.ts';
+import { capabilities } from '../policy/capabilities.ts';
 import { createLogger } from '../logger.ts';
 import {
   ACTIONS,
   type Action,
   type Grant,
+  isAccountAction,
   loadPolicy,
   matchesAccount,
   type Policy,
@@ -75,13 +76,8 @@ function canI(policy: Policy, identity: Identity, positionals: string[], out: (t
   const [action, apiKey] = positionals as [string | undefined, string | undefined];
   if (!action || !ACTIONS.includes(action as Action))
     throw new UsageError(`ACTION must be one of ${ACTIONS.join(', ')}`);
-  if (isAccountAction(action as Action) && !apiKey) throw new UsageError(`${action} needs an API_KEY`);
-  const decision = decide(
-    policy,
-    identity,
-    action as Action,
-    isAccountAction(action as Action) ? (apiKey as string) : null,
-  );
+  if (isAccountAction(action) && !apiKey) throw new UsageError(`${action} needs an API_KEY`);
+  const decision = decide(policy, identity, action as Action, isAccountAction(action) ? (apiKey as string) : null);
   if (decision.grant) out(`yes\n  ${describeGrant(decision.grant.index, decision.grant.grant)}\n`);
   else if (decision.reason === 'unmanaged_account')
     out(`no\n  ${apiKey} is not managed: not in the policy's accounts or the last discovery (answered 404)\n`);

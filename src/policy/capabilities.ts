@@ -1,10 +1,11 @@
 import type { Identity } from '../identity/identity.ts';
 import { decide } from './authorize.ts';
-import { ACTIONS, type Action, type Policy } from './policy.ts';
+import { ACTIONS, type Action, isAccountAction, type Policy } from './policy.ts';
 
 /**
  * What a caller may do, as a frontend needs it (cf. OIDC userinfo, Vault's capabilities-self): each
- * managed account with the caller's account actions on it (secrets:*, consumers:manage), and the account-independent actions.
+ * managed account with the caller's account actions on it (secrets:*, consumers:manage), and the
+ * account-independent actions.
  * Computed by asking `decide` for every pair, so it is exactly what the service would allow.
  */
 export interface AccountCapability {
@@ -16,8 +17,6 @@ export interface Capabilities {
   accounts: AccountCapability[];
   actions: Action[];
 }
-
-export const isAccountAction = (action: Action) => action !== 'audit:read';
 
 /** The managed accounts on which the caller has at least one action: those they may see. */
 export function accountCapabilities(policy: Policy, identity: Identity): AccountCapability[] {

@@ -15,6 +15,9 @@ import { API_KEY_PATTERN } from '../vonage/identifiers.ts';
 export const ACTIONS = ['secrets:read', 'secrets:create', 'secrets:revoke', 'consumers:manage', 'audit:read'] as const;
 export type Action = (typeof ACTIONS)[number];
 
+/** Every action but audit:read is granted on accounts (secrets:*, consumers:manage). */
+export const isAccountAction = (action: string): boolean => action !== 'audit:read';
+
 const apiKeySchema = z.string().regex(API_KEY_PATTERN, 'must be 6-32 letters or digits');
 const nameGlobSchema = z.object({ name: z.string().min(1).max(200, 'must be at most 200 characters') }).strict();
 const accountRefSchema = z.union([apiKeySchema, nameGlobSchema]);
@@ -58,7 +61,7 @@ function grantProblems(raw: unknown, index: number, accounts: readonly string[] 
   if ((grant.group === undefined) === (grant.email === undefined))
     problems.push(`${at}: must name exactly one of group or email`);
   const actions = Array.isArray(grant.actions) ? grant.actions : [];
-  if (grant.accounts === undefined && actions.some((action) => action !== 'audit:read'))
+  if (grant.accounts === undefined && actions.some(isAccountAction))
     problems.push(`${at}: must list accounts when it grants account actions (secrets:*, consumers:manage)`);
   for (const account of Array.isArray(grant.accounts) ? grant.accounts : []) {
     if (accounts && account !== '*' && typeof account === 'string' && !accounts.includes(account))
