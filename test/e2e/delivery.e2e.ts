@@ -82,6 +82,9 @@ describe('the Delivery panel', () => {
     await visible(card.getByText('Delivery to payments-api is off: its token no longer works.'));
     await visible(panel.getByRole('button', { name: 'Register consumer' }));
     await visible(panel.getByText('Earlier consumers: payments-api (revoked).'));
+    // Delivery off: its open rotation is a person's to finish now, so the wizard offers complete and cancel.
+    await visible(card.getByRole('heading', { name: /Rotation in progress: awaiting cutover/ }));
+    await visible(card.getByRole('button', { name: 'Cancel rotation' }));
     await expectAccessible(page);
   });
 });

@@ -45,7 +45,8 @@ export function AccountCard(props: CardProps) {
   };
   const open = inProgress(rotations);
   const consumer = delivering(consumers);
-  const delivery = open?.started_by.startsWith('consumer:') ? open : undefined;
+  // Its consumer finishes a delivery's rotation; once its token is revoked, a person may (the wizard shows it).
+  const delivery = consumer && open?.started_by === `consumer:${consumer.name}` ? open : undefined;
   const title = props.name ? `Account ${apiKey} (${props.name})` : `Account ${apiKey}`;
   return html`<section class="account" aria-labelledby=${`account-${apiKey}`}>
     <h3 id=${`account-${apiKey}`}>${title}</h3>
@@ -64,12 +65,11 @@ export function AccountCard(props: CardProps) {
       ${rotations.state === 'failed' && html`<${Failure} error=${rotations.error} retry=${reloadRotations} />`}
       ${
         delivery &&
-        html`<p class="notice">A delivery to ${consumer?.name ?? delivery.started_by} awaits its cutover: the consumer's
+        html`<p class="notice">A delivery to ${consumer?.name} awaits its cutover: the consumer's
         next delivery retires the secret it no longer holds. Nobody needs to complete it.</p>`
       }
       ${
         rotations.state === 'ready' &&
-        !delivery &&
         !consumer &&
         html`<${RotationPanel} apiKey=${apiKey} secrets=${secrets.value} rotations=${rotations}
           staleAfterHours=${staleAfterHours} onChanged=${changed} why=${props.suspended ? SUSPENDED : undefined}
