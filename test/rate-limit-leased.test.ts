@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import type { Kysely } from 'kysely';
 import { createDatabase, type Database } from '../src/database.ts';
 import { createLogger } from '../src/logger.ts';
-import { blockFor, type SharedStore, sharedRateLimitStore } from '../src/rate-limit/shared-store.ts';
+import { blockFor, nextBlock } from '../src/rate-limit/leases.ts';
+import { type SharedStore, sharedRateLimitStore } from '../src/rate-limit/shared-store.ts';
 import { asCaller, type Gateway, MASTER_KEY, startGateway, testDatabaseUrl } from './support/harness.ts';
 
 /** Leased quotas: replicas share one budget exactly, without a Postgres round trip per request. */
@@ -43,6 +44,14 @@ describe('GET /v1/accounts/:apiKey/secrets under leased quotas', () => {
     expect(statements.count).toBeLessThan(statuses.length / 3);
   });
 
+  test('when a fresh caller sends the whole limit at once, split across two instances, then every request is admitted', async () => {
+    const who = asCaller(`burst-${randomUUID()}@example.com`, 'platform-admins');
+
+    const answers = await Promise.all(Array.from({ length: LIMIT }, (_, i) => list(i % 2 === 0 ? first : second, who)));
+
+    expect(answers.map((a) => a.status)).toEqual(Array(LIMIT).fill(200));
+  });
+
   test('when a caller stays within budget at steady load, then it costs at most one round trip per 10 requests and only its first request waits for a lease', async () => {
     const quiet = asCaller(`steady-${Date.now()}@example.com`, 'platform-admins');
     const leaseWaits = { count: 0 };
@@ -78,13 +87,15 @@ describe('shutting down', () => {
           .where('key', '=', `reads:${who['X-Forwarded-Email']}`)
           .executeTakeFirst()
       )?.hits;
+    // The first lease covers the one request; the second reads ahead a block of 50 beside its own.
+    await list(gateway, who).expect(200);
     await list(gateway, who).expect(200);
     const leasedWhileRunning = await hits();
 
     await gateway.close();
 
-    expect(leasedWhileRunning).toBe(50);
-    expect(await hits()).toBe(1);
+    expect(leasedWhileRunning).toBe(51);
+    expect(await hits()).toBe(2);
   });
 });
 
@@ -98,6 +109,24 @@ describe('the lease block', () => {
   ])('when the limit is %i and %i are leased, then the next block is %i', (limit, leased, block) => {
     expect(blockFor(limit, leased)).toBe(block);
   });
+});
+
+describe('the next lease', () => {
+  const held = (sharedHits: number, remaining = 0) =>
+    ({ remaining, granted: 1, sharedHits, resetAt: new Date(), exact: true }) as const;
+  test.each([
+    ['the first of the window, 7 waiting', 7, true, undefined, 7],
+    ['a lone request after it, far from the limit', 27, false, held(10), 1],
+    ['a burst after it, more than a block waiting', 40, true, held(10), 40],
+    ['a lone request past half the limit', 1, true, held(70), 1],
+    ['a read-ahead, no one waiting', 12, false, held(70, 3), 0],
+    ['3 waiting with 2 left in the block', 1, true, held(118, 2), 3],
+  ] as const)(
+    'when the lease is %s (limit 120), then it asks for %i (exact: %s)',
+    (_case, want, exact, current, waiting) => {
+      expect(nextBlock(120, current, waiting)).toEqual({ want, exact });
+    },
+  );
 });
 
 describe('a burst within the limit, on leased quotas', () => {
@@ -117,26 +146,23 @@ describe('a burst within the limit, on leased quotas', () => {
     });
   };
 
-  // One replica spends its own leftovers, so any burst within the limit is admitted. Across replicas, a block
-  // one leased and left unused is budget the others lack (at most a quarter of what was left, per replica),
-  // so on two replicas any burst within half the limit is admitted.
-  test.each([
-    [1, 1],
-    [2, 0.5],
-  ])(
-    'when a burst of up to the limit times its share arrives at once on %d replica(s) (share %d), then every request is admitted',
-    async (replicas, fraction) => {
+  // A replica's first lease of a window covers exactly the requests waiting for it, so a burst that arrives at
+  // once leaves no unused lease on one replica that another lacks, however it is split between them.
+  test.each([1, 2, 3])(
+    'when a burst of up to the limit arrives at once, split across %d replica(s), then every request is admitted',
+    async (replicas) => {
       let runs = 0;
       await fc.assert(
         fc.asyncProperty(
           fc.integer({ min: 1, max: 120 }),
           fc.double({ min: 0, max: 1, noNaN: true }),
-          async (limit, share) => {
-            const burst = Math.max(1, Math.floor(limit * fraction * share));
+          fc.array(fc.nat({ max: replicas - 1 }), { minLength: 120, maxLength: 120 }),
+          async (limit, share, replicaOf) => {
+            const burst = Math.max(1, Math.ceil(limit * share));
             const key = `caller-${randomUUID()}`;
             const stores = storesFor(replicas, limit);
             const answers = await Promise.all(
-              Array.from({ length: burst }, (_, i) => (stores[i % replicas] as SharedStore).increment(key)),
+              Array.from({ length: burst }, (_, i) => (stores[replicaOf[i] ?? 0] as SharedStore).increment(key)),
             );
             runs += 1;
             expect(answers.filter((a) => a.totalHits > limit)).toEqual([]);
@@ -148,4 +174,16 @@ describe('a burst within the limit, on leased quotas', () => {
     },
     60_000,
   );
+
+  test('when a burst of twice the limit arrives at once on two replicas, then exactly the limit is admitted', async () => {
+    const limit = 30;
+    const key = `caller-${randomUUID()}`;
+    const stores = storesFor(2, limit);
+
+    const answers = await Promise.all(
+      Array.from({ length: 2 * limit }, (_, i) => (stores[i % 2] as SharedStore).increment(key)),
+    );
+
+    expect(answers.filter((a) => a.totalHits <= limit)).toHaveLength(limit);
+  });
 });

@@ -2,6 +2,7 @@ import { type ClientRateLimitInfo, MemoryStore, type Options, type Store } from 
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../database.ts';
 import type { Logger } from '../logger.ts';
+import { blockFor, type Lease, leaseShared, nextBlock } from './leases.ts';
 
 /**
  * Rate limits shared by all replicas through Postgres, without a round trip per request (the idea of
@@ -14,28 +15,6 @@ import type { Logger } from '../logger.ts';
  */
 
 const RETRY_SHARED_AFTER_MS = 5_000;
-const MAX_BLOCK = 50;
-
-interface Lease {
-  remaining: number;
-  /** The size of the last block granted, to tell when the next one should be asked for. */
-  granted: number;
-  sharedHits: number;
-  resetAt: Date;
-}
-
-/** A quarter of what is left of the shared budget, so several replicas can each hold some of it. */
-export const blockFor = (limit: number, sharedHits: number) =>
-  Math.max(1, Math.min(MAX_BLOCK, Math.floor((limit - sharedHits) / 4)));
-
-async function leaseShared(db: Kysely<Database>, key: string, want: number, limit: number, windowMs: number) {
-  const { rows } = await sql<{ granted: number; hits: number; reset_at: Date }>`
-    select granted, hits, reset_at from rate_limit_lease(${key}, ${want}, ${limit}, ${windowMs})`.execute(db);
-  const row = rows[0];
-  if (!row) throw new Error('rate-limit lease returned no row');
-  return { granted: row.granted, hits: row.hits, resetAt: new Date(row.reset_at) };
-}
-
 export type SharedStore = Store & { releaseLeases(): Promise<void> };
 
 export interface SharedStoreOptions {
@@ -57,18 +36,30 @@ export function sharedRateLimitStore(
   let limit = 1;
   let sharedPausedUntil = 0;
 
-  async function lease(key: string): Promise<Lease | null> {
+  /** Requests for each key inside `increment`, served or not yet: what a lease has to cover. */
+  const pending = new Map<string, number>();
+  const live = (held: Lease | undefined): held is Lease => held !== undefined && held.resetAt.getTime() > Date.now();
+
+  /** A first lease waits one turn of the event loop, so that a burst arriving at once is counted whole. */
+  async function sizeFor(key: string, current: Lease | undefined, ahead: boolean) {
+    if (!current) await new Promise((resolve) => setImmediate(resolve));
+    return nextBlock(limit, current, ahead ? 0 : Math.max(1, pending.get(key) ?? 0));
+  }
+
+  async function lease(key: string, ahead: boolean): Promise<Lease | null> {
     if (Date.now() < sharedPausedUntil) return null;
     const held = leases.get(key);
-    const current = held && held.resetAt.getTime() > Date.now() ? held : undefined;
+    const current = live(held) ? held : undefined;
     try {
-      const got = await leaseShared(db, prefix + key, blockFor(limit, current?.sharedHits ?? 0), limit, windowMs);
+      const { want, exact } = await sizeFor(key, current, ahead);
+      const got = await leaseShared(db, prefix + key, want, limit, windowMs);
       const sameWindow = current && current.resetAt.getTime() === got.resetAt.getTime();
       const next = {
         remaining: (sameWindow ? current.remaining : 0) + got.granted,
         granted: got.granted,
         sharedHits: got.hits,
         resetAt: got.resetAt,
+        exact,
       };
       leases.set(key, next);
       return next;
@@ -84,13 +75,13 @@ export function sharedRateLimitStore(
 
   /** One lease in flight per key: concurrent requests that find the block empty wait for the same one. */
   const inFlight = new Map<string, Promise<Lease | null>>();
-  const leaseOnce = (key: string) => {
-    let pending = inFlight.get(key);
-    if (!pending) {
-      pending = lease(key).finally(() => inFlight.delete(key));
-      inFlight.set(key, pending);
+  const leaseOnce = (key: string, ahead = false) => {
+    let leasing = inFlight.get(key);
+    if (!leasing) {
+      leasing = lease(key, ahead).finally(() => inFlight.delete(key));
+      inFlight.set(key, leasing);
     }
-    return pending;
+    return leasing;
   };
 
   /**
@@ -100,36 +91,59 @@ export function sharedRateLimitStore(
    */
   const refillAhead = (key: string, held: Lease) => {
     // Only far from the limit: a block read ahead and left unused is budget another replica lacks, and
-    // there it can never be more than the slack a caller within its limit leaves.
+    // there it can never be more than the slack a caller within its limit leaves. Never behind an exact
+    // block: the burst it served may be all the caller sends.
     const ahead = blockFor(limit, held.sharedHits);
-    if (held.remaining === 0 || held.remaining * 4 > held.granted || held.sharedHits + ahead > limit / 2) return;
-    if (inFlight.has(key)) return;
-    void leaseOnce(key);
+    if (held.exact || held.remaining === 0 || held.remaining * 4 > held.granted) return;
+    if (held.sharedHits + ahead > limit / 2 || inFlight.has(key)) return;
+    void leaseOnce(key, true);
   };
 
   const refused = (held: Lease) => ({ totalHits: limit + 1, resetTime: held.resetAt });
-  const live = (held: Lease | undefined): held is Lease => held !== undefined && held.resetAt.getTime() > Date.now();
+
+  /** The answer from the block held, if it gives one: served, or refused once the shared budget is spent. */
+  function take(key: string): ClientRateLimitInfo | undefined {
+    const held = leases.get(key);
+    if (!live(held)) return undefined;
+    if (held.remaining > 0) {
+      held.remaining -= 1;
+      refillAhead(key, held);
+      // Hits leased anywhere count as used, so the headers never promise more than is left.
+      return { totalHits: Math.max(1, held.sharedHits - held.remaining), resetTime: held.resetAt };
+    }
+    // Refused here, without asking Postgres again.
+    return held.sharedHits >= limit ? refused(held) : undefined;
+  }
 
   /**
    * Waiters woken by one lease share its block; whoever finds it spent leases again, until the request is
    * served or a lease grants nothing, which only happens when the shared budget is spent. Blocks shrink as
-   * the budget runs low but are never empty while some is left, so this ends.
+   * the budget runs low but are never empty while some is left, so this ends. A waiter stops counting as
+   * pending in the turn it is answered, so a lease never covers a request already served.
    */
   async function increment(key: string): Promise<ClientRateLimitInfo> {
-    for (;;) {
-      const held = leases.get(key);
-      // The shared budget is spent for this window: refuse here, without asking Postgres again.
-      if (live(held) && held.remaining === 0 && held.sharedHits >= limit) return refused(held);
-      if (live(held) && held.remaining > 0) {
-        held.remaining -= 1;
-        refillAhead(key, held);
-        // Hits leased anywhere count as used, so the headers never promise more than is left.
-        return { totalHits: Math.max(1, held.sharedHits - held.remaining), resetTime: held.resetAt };
+    const now = take(key);
+    if (now) return now;
+    pending.set(key, (pending.get(key) ?? 0) + 1);
+    let waiting = true;
+    const leave = () => {
+      if (!waiting) return;
+      waiting = false;
+      const left = (pending.get(key) ?? 1) - 1;
+      if (left > 0) pending.set(key, left);
+      else pending.delete(key);
+    };
+    try {
+      for (;;) {
+        onLeaseWait?.();
+        const got = await leaseOnce(key);
+        const answer = got ? (take(key) ?? (got.granted === 0 ? refused(got) : undefined)) : undefined;
+        if (!got || answer) leave();
+        if (!got) return local.increment(key);
+        if (answer) return answer;
       }
-      onLeaseWait?.();
-      const got = await leaseOnce(key);
-      if (!got) return local.increment(key);
-      if (got.granted === 0) return refused(got);
+    } finally {
+      leave();
     }
   }
 
