@@ -1,10 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import type { Logger } from '../logger.ts';
+import { type Logger, preparedLine } from '../logger.ts';
 import { context, type RequestContext, routeTemplate } from './context.ts';
 import type { Metrics } from './metrics.ts';
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+const REQUEST_LINE = [
+  'request_id',
+  'actor',
+  'identity_failure',
+  'method',
+  'route',
+  'status',
+  'duration_ms',
+  'upstream_status',
+  'upstream_duration_ms',
+  'upstream_attempts',
+] as const;
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
@@ -37,6 +50,8 @@ function observe(metrics: Metrics, ctx: RequestContext, series: Series): void {
 /** Keeps a well-formed inbound X-Request-Id (or makes one), echoes it, and logs and counts each request once. */
 export function requestContext(logger: Logger, metrics: Metrics): RequestHandler {
   const seriesOf = seriesCache(metrics);
+  // Chosen fields only: never headers or bodies, which carry identities, credentials and secrets.
+  const logRequest = preparedLine(logger, 'request', REQUEST_LINE);
   return (req, res, next) => {
     const inbound = req.headers['x-request-id'];
     const requestId = typeof inbound === 'string' && WELL_FORMED_REQUEST_ID.test(inbound) ? inbound : randomUUID();
@@ -46,8 +61,7 @@ export function requestContext(logger: Logger, metrics: Metrics): RequestHandler
       const ctx = context(res);
       const route = routeTemplate(req);
       observe(metrics, ctx, seriesOf(req.method, route, String(res.statusCode)));
-      // Chosen fields only: never headers or bodies, which carry identities, credentials and secrets.
-      logger.info('request', {
+      logRequest({
         request_id: ctx.requestId,
         actor: ctx.identity?.email ?? null,
         identity_failure: ctx.identityFailure,
