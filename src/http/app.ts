@@ -16,6 +16,7 @@ import type { VonageSecrets } from '../vonage/client.ts';
 import { identityEncodingOnly, noStore, refuseCrossSiteRequests } from './browser-guards.middleware.ts';
 import { corsForListedOrigins } from './cors.middleware.ts';
 import { sendProblem } from './errors.middleware.ts';
+import { gated } from './gated.ts';
 import { authenticate } from './identity.middleware.ts';
 import type { Metrics } from './metrics.ts';
 import type { Contract, ContractChecks } from './openapi.ts';
@@ -108,25 +109,27 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext(deps.logger, deps.metrics));
   // No page of ours may be framed: X-Frame-Options says DENY, as the CSPs' frame-ancestors 'none' does.
   app.use(helmet({ xFrameOptions: { action: 'deny' }, contentSecurityPolicy: { directives: FRAME_NONE } }));
-  app.use(healthRouter(db, deps.lifecycle));
-  app.use(contractRouter(deps.contract.document));
-  app.use(consoleRouter(deps.consoleDir));
+  app.use(gated(healthRouter(db, deps.lifecycle)));
+  app.use(gated(contractRouter(deps.contract.document)));
+  app.use(gated(consoleRouter(deps.consoleDir)));
   app.use('/v1', noStore, corsForListedOrigins(origins, deps.authMode === 'jwt'), refuseCrossSiteRequests(origins));
   // Delivery has its own identity (a consumer's token), so it is mounted before the SSO identity.
   const delivering = { ...secrets, rotationLeaseMs: rotation.leaseMs, ...deps.delivery, metrics: deps.metrics };
   // One limiter for both: its budgets are keyed by the verified actor, a person or consumer:<name>.
   const limit = rateLimits(deps.rateLimits, deps.rateLimitStore);
-  app.use(deliveriesRouter({ ...delivering, rateLimit: limit }, contract));
+  app.use(gated(deliveriesRouter({ ...delivering, rateLimit: limit }, contract)));
   app.use('/v1', authenticate(deps.identity));
   app.use('/v1', limit);
-  app.use(meRouter(policy, { ...meSettings(deps), rotationStaleAfterHours: ages.staleAfterHours }, contract));
-  app.use(accountsRouter({ db, policy, maxAgeDays: ages.maxAgeDays, asOf: () => deps.estate.asOf }, contract));
-  app.use(secretsRouter(secrets, contract));
-  app.use(reportsRouter({ ...ages, asOf: () => deps.estate.asOf }, contract));
-  app.use(rotationsRouter({ ...secrets, rotationLeaseMs: rotation.leaseMs }, contract));
-  app.use(consumersRouter({ ...secrets, tokens: deps.delivery.tokens }, contract));
+  const settings = { ...meSettings(deps), rotationStaleAfterHours: ages.staleAfterHours };
+  app.use(gated(meRouter(policy, settings, contract)));
+  const asOf = () => deps.estate.asOf;
+  app.use(gated(accountsRouter({ db, policy, maxAgeDays: ages.maxAgeDays, asOf }, contract)));
+  app.use(gated(secretsRouter(secrets, contract)));
+  app.use(gated(reportsRouter({ ...ages, asOf }, contract)));
+  app.use(gated(rotationsRouter({ ...secrets, rotationLeaseMs: rotation.leaseMs }, contract)));
+  app.use(gated(consumersRouter({ ...secrets, tokens: deps.delivery.tokens }, contract)));
   const { longReads, chainVerifier, exportIdleMs } = deps;
-  app.use(auditEventsRouter({ db, policy, longReads, chainVerifier, exportIdleMs }, contract));
+  app.use(gated(auditEventsRouter({ db, policy, longReads, chainVerifier, exportIdleMs }, contract)));
   // No route matched: 405 (with Allow) for a contract path, 404 for the rest.
   app.use(deps.contract.checks.unmatched);
   app.use(sendProblem(deps.logger));
