@@ -27,10 +27,29 @@ function app(gate: boolean) {
   return built;
 }
 
-const segment = fc.constantFrom('v1', 'V1', 'accounts', 'secrets', 'healthz', 'console', 'abcd1234', '', 'x%2F', '..');
+const segment = fc.constantFrom(
+  'v1',
+  'V1',
+  'accounts',
+  'secrets',
+  'healthz',
+  'console',
+  'abcd1234',
+  '',
+  'x%2F',
+  '..',
+  'a.js',
+);
 /** Paths near the routes (each with its parameters filled in, a segment changed or added), and any others. */
 const near = fc.tuple(
-  fc.constantFrom(['v1', 'accounts', 'k', 'secrets'], ['v1', 'accounts', 'k', 'secrets', 'id'], ['v1', 'accounts']),
+  fc.constantFrom(
+    ['v1', 'accounts', 'k', 'secrets'],
+    ['v1', 'accounts', 'k', 'secrets', 'id'],
+    ['v1', 'accounts'],
+    ['healthz'],
+    [''],
+    ['console', 'a.js'],
+  ),
   fc.nat({ max: 5 }),
   segment,
   fc.constantFrom('key1', 'ab%20cd', 'secret-9'),
@@ -62,5 +81,12 @@ describe('gated routers', () => {
     everything.use((_req, _res, next) => next());
 
     expect(gated(everything)).toBe(everything);
+  });
+
+  test('when a router is not case-sensitive, then it is entered for every path (a prefix test would miss /HEALTHZ)', () => {
+    const loose = express.Router();
+    loose.get('/healthz', (_req, res) => void res.send('health'));
+
+    expect(gated(loose)).toBe(loose);
   });
 });
