@@ -88,6 +88,10 @@ function configured(app: Express, deps: AppDeps): void {
   // Only a path that is exactly a contract path may reach a handler: /V1/Accounts/… and trailing slashes are 404.
   app.set('case sensitive routing', true);
   app.set('strict routing', true);
+  // No answer of ours is a 304 from res.send: /v1 answers are no-store, nothing sets a validator (ETags are off),
+  // and the console's files are revalidated by express.static itself. Without this, `If-None-Match: *`
+  // would still turn any answer into an empty 304. Set once on the app's request prototype, not per request.
+  Object.defineProperty(app.request, 'fresh', { get: () => false });
 }
 
 /** What /v1/me tells the console about this gateway's settings. */

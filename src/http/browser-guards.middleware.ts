@@ -27,10 +27,9 @@ export function refuseCrossSiteRequests(allowedOrigins: readonly string[]): Requ
 }
 
 /** Answers carry identities, secret ids and audit rows: no browser or proxy cache may keep them. */
-export const noStore: RequestHandler = (req, res, next) => {
-  res.set('Cache-Control', 'no-store');
-  // Nothing was stored to revalidate: If-None-Match or If-Modified-Since never turn an answer into a 304.
-  Object.defineProperty(req, 'fresh', { value: false });
+export const noStore: RequestHandler = (_req, res, next) => {
+  // Nothing is stored to revalidate, so no conditional request turns an answer into a 304 (see app.ts).
+  res.setHeader('Cache-Control', 'no-store');
   next();
 };
 
