@@ -99,10 +99,10 @@ export function preparedLine<K extends string>(logger: Logger, message: string, 
   return (fields: Record<K, Plain>) => {
     if (!direct.enabled('info')) return;
     let line = head;
-    keys.forEach((key, i) => {
-      const value = fields[key];
+    for (let i = 0; i < keys.length; i += 1) {
+      const value = fields[keys[i] as K];
       if (value !== undefined) line += names[i] + JSON.stringify(value);
-    });
+    }
     direct.write('info', `${line},"timestamp":"${new Date().toISOString()}"}`);
   };
 }

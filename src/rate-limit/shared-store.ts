@@ -36,7 +36,7 @@ export function sharedRateLimitStore(
   let limit = 1;
   let sharedPausedUntil = 0;
 
-  /** Requests for each key inside `increment`, served or not yet: what a lease has to cover. */
+  /** Requests for each key waiting for a lease (not yet answered): what the next lease has to cover. */
   const pending = new Map<string, number>();
   const live = (held: Lease | undefined): held is Lease => held !== undefined && held.resetAt.getTime() > Date.now();
 
