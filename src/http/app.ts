@@ -1,5 +1,4 @@
 import express, { type Express, type RequestHandler } from 'express';
-import helmet from 'helmet';
 import type { Kysely } from 'kysely';
 import type { ChainVerifier } from '../audit/chain-verifier.ts';
 import type { LongReads } from '../audit/long-reads.ts';
@@ -33,6 +32,8 @@ import { meRouter } from './routes/me.routes.ts';
 import { reportsRouter } from './routes/reports.routes.ts';
 import { rotationsRouter } from './routes/rotations.routes.ts';
 import { secretsRouter } from './routes/secrets.routes.ts';
+import { securityHeaders } from './security-headers.ts';
+import { series } from './series.ts';
 
 /** Everything the app mounts, built by the composition root (src/wiring.ts); the app builds nothing. */
 export interface AppDeps {
@@ -76,7 +77,7 @@ const FRAME_NONE = { 'frame-ancestors': ["'none'"] };
 
 /** Body parsing and the contract check, run by each route (so audited routes can audit a refusal). */
 function routeChecks(validate: RequestHandler): RequestHandler[] {
-  return [identityEncodingOnly, express.json({ limit: BODY_LIMIT, strict: true }), validate];
+  return [series(identityEncodingOnly, express.json({ limit: BODY_LIMIT, strict: true }), validate)];
 }
 
 function configured(app: Express, deps: AppDeps): void {
@@ -110,20 +111,26 @@ export function createApp(deps: AppDeps): Express {
   const ages = { db, policy, maxAgeDays: rotation.secretMaxAgeDays, staleAfterHours: rotation.staleAfterHours };
   const origins = deps.allowedOrigins;
 
-  app.use(requestContext(deps.logger, deps.metrics));
+  // Consecutive layers on one path run as one series (src/http/series.ts): the same order, fewer router steps.
   // No page of ours may be framed: X-Frame-Options says DENY, as the CSPs' frame-ancestors 'none' does.
-  app.use(helmet({ xFrameOptions: { action: 'deny' }, contentSecurityPolicy: { directives: FRAME_NONE } }));
+  const helmetOptions = {
+    xFrameOptions: { action: 'deny' as const },
+    contentSecurityPolicy: { directives: FRAME_NONE },
+  };
+  app.use(series(requestContext(deps.logger, deps.metrics), securityHeaders(helmetOptions)));
   app.use(gated(healthRouter(db, deps.lifecycle)));
   app.use(gated(contractRouter(deps.contract.document)));
   app.use(gated(consoleRouter(deps.consoleDir)));
-  app.use('/v1', noStore, corsForListedOrigins(origins, deps.authMode === 'jwt'), refuseCrossSiteRequests(origins));
+  app.use(
+    '/v1',
+    series(noStore, corsForListedOrigins(origins, deps.authMode === 'jwt'), refuseCrossSiteRequests(origins)),
+  );
   // Delivery has its own identity (a consumer's token), so it is mounted before the SSO identity.
   const delivering = { ...secrets, rotationLeaseMs: rotation.leaseMs, ...deps.delivery, metrics: deps.metrics };
   // One limiter for both: its budgets are keyed by the verified actor, a person or consumer:<name>.
   const limit = rateLimits(deps.rateLimits, deps.rateLimitStore);
   app.use(gated(deliveriesRouter({ ...delivering, rateLimit: limit }, contract)));
-  app.use('/v1', authenticate(deps.identity));
-  app.use('/v1', limit);
+  app.use('/v1', series(authenticate(deps.identity), limit));
   const settings = { ...meSettings(deps), rotationStaleAfterHours: ages.staleAfterHours };
   app.use(gated(meRouter(policy, settings, contract)));
   const asOf = () => deps.estate.asOf;
