@@ -136,6 +136,7 @@ describe('GET /v1/accounts/:apiKey/secrets when Vonage misbehaves', () => {
     ['answers 500', 502, { kind: 'server-error', status: 500 } as const, 500],
     ['answers 503', 502, { kind: 'server-error', status: 503 } as const, 503],
     ['sends a malformed body', 502, { kind: 'malformed' } as const, 200],
+    ['sends a well-formed body past 64 kB', 502, { kind: 'oversized', bytes: 100_000 } as const, null],
     ['resets the connection', 502, { kind: 'reset' } as const, null],
     ['is slower than the deadline', 504, { kind: 'slow', delayMs: 3_000 } as const, null],
   ])(

@@ -27,7 +27,9 @@ export type Fault =
   | { kind: 'reset' }
   | { kind: 'server-error'; status: 500 | 502 | 503 }
   | { kind: 'throttle'; retryAfterSeconds: number }
-  | { kind: 'malformed' };
+  | { kind: 'malformed' }
+  /** A well-formed 200 list padded to `bytes`, sent in 1 kB chunks: only a bound on the body refuses it. */
+  | { kind: 'oversized'; bytes: number };
 
 export interface ReceivedRequest {
   method: string;
@@ -217,6 +219,12 @@ export function startVonageSandbox(options: SandboxOptions, port = 0): Promise<V
       case 'malformed':
         res.writeHead(200, { 'content-type': 'application/json' });
         return void res.end('{"_embedded": {"secrets": [{"id": 42');
+      case 'oversized': {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"_embedded":{"secrets":[]},"padding":"');
+        for (let sent = 0; sent < active.bytes; sent += 1024) res.write('x'.repeat(1024));
+        return void res.end('"}');
+      }
     }
   }
 

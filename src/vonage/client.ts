@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { AppError } from '../errors.ts';
 import { type CircuitBreaker, createCircuitBreaker } from './circuit-breaker.ts';
@@ -53,33 +55,29 @@ const BACKOFF_BASE_MS = 100;
 const secretsPath = (apiKey: string, secretId?: string) =>
   `/accounts/${encodeURIComponent(apiKey)}/secrets${secretId === undefined ? '' : `/${encodeURIComponent(secretId)}`}`;
 
-async function readBounded(body: AsyncIterable<Buffer>, maxBytes: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > maxBytes) throw new AppError('upstream-error', 502, 'Vonage sent a response that is too large.');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** The body as text, refused past `maxBytes`. Events, not `for await`: an async iterator costs a promise a chunk. */
+function readBounded(body: Readable, maxBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) return void chunks.push(chunk);
+      body.destroy();
+      reject(new AppError('upstream-error', 502, 'Vonage sent a response that is too large.'));
+    });
+    body.once('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
+    body.once('error', reject);
+  });
 }
 
-const isTimeout = (error: unknown) => {
-  const { name, code } = error as { name?: string; code?: string };
-  return (
-    name === 'TimeoutError' ||
-    code === 'UND_ERR_HEADERS_TIMEOUT' ||
-    code === 'UND_ERR_BODY_TIMEOUT' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT'
-  );
-};
+/** undici's own timeouts (connect, headers, body); the call's deadline is known by its `expired` flag. */
+const UNDICI_TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+const isTimeout = (error: unknown) => UNDICI_TIMEOUTS.has((error as { code?: string } | null)?.code ?? '');
 
-/** What AbortSignal.timeout aborts with, so a deadline reads as a timeout wherever it surfaces. */
-const timeoutReason = () => new DOMException('The Vonage call did not finish in time.', 'TimeoutError');
-
-function transportError(error: unknown): AppError {
+function transportError(error: unknown, expired: boolean): AppError {
   if (error instanceof AppError) return error;
-  if (isTimeout(error))
+  if (expired || isTimeout(error))
     return new AppError('upstream-timeout', 504, 'Vonage did not answer in time.', { cause: error });
   return new AppError('upstream-error', 502, 'Vonage could not be reached.', { cause: error });
 }
@@ -106,7 +104,7 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
   const basic = (key: string, secret: string) => `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`;
   const master = basic(options.apiKey, options.apiSecret);
 
-  async function attempt(method: Method, path: string, signal: AbortSignal, body?: string, authorization = master) {
+  async function attempt(method: Method, path: string, signal: EventEmitter, body?: string, authorization = master) {
     const maxBytes = path.endsWith('/subaccounts') ? MAX_ESTATE_BYTES : MAX_BODY_BYTES;
     const contentType = body === undefined ? {} : { 'content-type': 'application/json' };
     const response = await pool.request({
@@ -130,10 +128,14 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
     const started = performance.now();
     const deadlineAt = Date.now() + options.timeoutMs;
     // One deadline for the call, cleared when it ends: AbortSignal.timeout would leave each call's timer
-    // pending until it fired or its signal was collected (thousands at a time under load).
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(timeoutReason()), options.timeoutMs);
-    const signal = deadline.signal;
+    // pending until it fired or its signal was collected (thousands at a time under load). The signal is an
+    // EventEmitter, which undici takes as well as an AbortSignal, whose listeners cost more (EventTarget).
+    const signal = new EventEmitter();
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      signal.emit('abort');
+    }, options.timeoutMs);
     let status: number | null = null;
     let attempts = 0;
     try {
@@ -141,6 +143,7 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
         attempts += 1;
         const canRetry = method === 'GET' && attempts <= retries && Date.now() < deadlineAt - BACKOFF_BASE_MS;
         try {
+          if (expired) throw new Error('the deadline passed before this attempt');
           const reply: UpstreamReply = await attempt(method, path, signal, body, authorization);
           status = reply.status;
           if (reply.status < 500) breaker.recordSuccess();
@@ -153,7 +156,7 @@ export function createVonageClient(options: VonageClientOptions): VonageSecrets 
         } catch (error) {
           status = null;
           breaker.recordFailure();
-          if (!canRetry || signal.aborted || error instanceof AppError) throw transportError(error);
+          if (!canRetry || expired || error instanceof AppError) throw transportError(error, expired);
           await backoff(attempts, deadlineAt);
         }
       }
