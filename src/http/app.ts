@@ -73,7 +73,11 @@ export interface AppDeps {
 }
 
 const BODY_LIMIT = '4kb';
-const FRAME_NONE = { 'frame-ancestors': ["'none'"] };
+/** No page of ours may be framed: X-Frame-Options says DENY, as the CSPs' frame-ancestors 'none' does. */
+const HELMET = {
+  xFrameOptions: { action: 'deny' as const },
+  contentSecurityPolicy: { directives: { 'frame-ancestors': ["'none'"] } },
+};
 
 /** Body parsing and the contract check, run by each route (so audited routes can audit a refusal). */
 function routeChecks(validate: RequestHandler): RequestHandler[] {
@@ -111,16 +115,17 @@ export function createApp(deps: AppDeps): Express {
   const ages = { db, policy, maxAgeDays: rotation.secretMaxAgeDays, staleAfterHours: rotation.staleAfterHours };
   const origins = deps.allowedOrigins;
 
-  // Consecutive layers on one path run as one series (src/http/series.ts): the same order, fewer router steps.
-  // No page of ours may be framed: X-Frame-Options says DENY, as the CSPs' frame-ancestors 'none' does.
-  const helmetOptions = {
-    xFrameOptions: { action: 'deny' as const },
-    contentSecurityPolicy: { directives: FRAME_NONE },
-  };
-  app.use(series(requestContext(deps.logger, deps.metrics), securityHeaders(helmetOptions)));
-  app.use(gated(healthRouter(db, deps.lifecycle)));
-  app.use(gated(contractRouter(deps.contract.document)));
-  app.use(gated(consoleRouter(deps.consoleDir)));
+  // Consecutive layers on one path run as one series (src/http/series.ts), and routers are entered only for a
+  // path they could match (src/http/gated.ts): the same order as one app.use each, in five router steps.
+  app.use(
+    series(
+      requestContext(deps.logger, deps.metrics),
+      securityHeaders(HELMET),
+      gated(healthRouter(db, deps.lifecycle)),
+      gated(contractRouter(deps.contract.document)),
+      gated(consoleRouter(deps.consoleDir)),
+    ),
+  );
   app.use(
     '/v1',
     series(noStore, corsForListedOrigins(origins, deps.authMode === 'jwt'), refuseCrossSiteRequests(origins)),
@@ -132,17 +137,21 @@ export function createApp(deps: AppDeps): Express {
   app.use(gated(deliveriesRouter({ ...delivering, rateLimit: limit }, contract)));
   app.use('/v1', series(authenticate(deps.identity), limit));
   const settings = { ...meSettings(deps), rotationStaleAfterHours: ages.staleAfterHours };
-  app.use(gated(meRouter(policy, settings, contract)));
   const asOf = () => deps.estate.asOf;
-  app.use(gated(accountsRouter({ db, policy, maxAgeDays: ages.maxAgeDays, asOf }, contract)));
-  app.use(gated(secretsRouter(secrets, contract)));
-  app.use(gated(reportsRouter({ ...ages, asOf }, contract)));
-  app.use(gated(rotationsRouter({ ...secrets, rotationLeaseMs: rotation.leaseMs }, contract)));
-  app.use(gated(consumersRouter({ ...secrets, tokens: deps.delivery.tokens }, contract)));
   const { longReads, chainVerifier, exportIdleMs } = deps;
-  app.use(gated(auditEventsRouter({ db, policy, longReads, chainVerifier, exportIdleMs }, contract)));
-  // No route matched: 405 (with Allow) for a contract path, 404 for the rest.
-  app.use(deps.contract.checks.unmatched);
+  app.use(
+    series(
+      gated(meRouter(policy, settings, contract)),
+      gated(accountsRouter({ db, policy, maxAgeDays: ages.maxAgeDays, asOf }, contract)),
+      gated(secretsRouter(secrets, contract)),
+      gated(reportsRouter({ ...ages, asOf }, contract)),
+      gated(rotationsRouter({ ...secrets, rotationLeaseMs: rotation.leaseMs }, contract)),
+      gated(consumersRouter({ ...secrets, tokens: deps.delivery.tokens }, contract)),
+      gated(auditEventsRouter({ db, policy, longReads, chainVerifier, exportIdleMs }, contract)),
+      // No route matched: 405 (with Allow) for a contract path, 404 for the rest.
+      deps.contract.checks.unmatched,
+    ),
+  );
   app.use(sendProblem(deps.logger));
   return app;
 }
