@@ -212,6 +212,36 @@ describe('the snapshot after a caller’s own change', () => {
     expect(await count()).toBe(1);
   });
 
+  test('when a list equals the last one recorded, then nothing is written; when a date changed, then it is', async () => {
+    const recorded = async () => ({
+      listedAt: (
+        await gateway.db
+          .selectFrom('estate_accounts')
+          .select('secrets_listed_at')
+          .where('api_key', '=', 'ops00001')
+          .executeTakeFirstOrThrow()
+      ).secrets_listed_at,
+      created: (
+        await gateway.db.selectFrom('estate_secrets').select('created_at').where('api_key', '=', 'ops00001').execute()
+      ).map((row) => row.created_at.toISOString().replace(/\.\d+Z$/, 'Z')),
+    });
+    const list = async () =>
+      expect((await gateway.http.get('/v1/accounts/ops00001/secrets').set(admin)).status).toBe(200);
+    await list();
+    const first = await recorded();
+
+    await list();
+    const unchanged = await recorded();
+    const [secret] = gateway.vonage.secretsOf('ops00001');
+    gateway.vonage.backdate('ops00001', secret?.id ?? '', daysAgo(31));
+    await list();
+
+    expect(first.listedAt).not.toBeNull();
+    expect(unchanged).toEqual(first);
+    expect((await recorded()).created).toEqual([gateway.vonage.secretsOf('ops00001')[0]?.created_at]);
+    expect(first.created).not.toEqual((await recorded()).created);
+  });
+
   test('when an account is opened, then what Vonage says now replaces the snapshot', async () => {
     const [secret] = gateway.vonage.secretsOf('sub00001');
     gateway.vonage.backdate('sub00001', secret?.id ?? '', daysAgo(400));

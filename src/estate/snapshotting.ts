@@ -2,7 +2,14 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../database.ts';
 import type { Logger } from '../logger.ts';
 import type { VonageSecrets } from '../vonage/client.ts';
+import type { Secret } from '../vonage/schemas.ts';
 import { addSecret, recordSecrets, removeSecret } from './store.ts';
+
+/** Compared in place: this runs on every list, and building a key string for it cost more than the rest. */
+function sameSecrets(before: Secret[] | undefined, now: Secret[]): boolean {
+  if (before === undefined || before.length !== now.length) return false;
+  return before.every((secret, i) => secret.id === now[i]?.id && secret.created_at === now[i]?.created_at);
+}
 
 /**
  * The Vonage client, writing what it learns into the estate snapshot before it answers: a live list
@@ -12,8 +19,8 @@ import { addSecret, recordSecrets, removeSecret } from './store.ts';
  * A list equal to the last one this process recorded writes nothing (the common case for reads).
  */
 export function snapshotting(vonage: VonageSecrets, db: Kysely<Database>, logger: Logger): VonageSecrets {
-  const recorded = new Map<string, string>();
-  const remember = async (apiKey: string, write: () => Promise<void>, listed?: string) => {
+  const recorded = new Map<string, Secret[]>();
+  const remember = async (apiKey: string, write: () => Promise<void>, listed?: Secret[]) => {
     try {
       await write();
       if (listed === undefined) recorded.delete(apiKey);
@@ -27,9 +34,8 @@ export function snapshotting(vonage: VonageSecrets, db: Kysely<Database>, logger
     ...vonage,
     async list(apiKey, observe) {
       const answer = await vonage.list(apiKey, observe);
-      const listed = answer.value.map((s) => `${s.id}@${s.created_at}`).join(',');
-      if (recorded.get(apiKey) !== listed)
-        await remember(apiKey, () => recordSecrets(db, apiKey, answer.value), listed);
+      if (!sameSecrets(recorded.get(apiKey), answer.value))
+        await remember(apiKey, () => recordSecrets(db, apiKey, answer.value), answer.value);
       return answer;
     },
     async create(apiKey, secret, observe) {
