@@ -36,6 +36,8 @@ if (role === 'fake') {
   }).listen(port, '127.0.0.1', () => console.log('ready'));
 } else if (role === 'floor') {
   // The naive way to write the same GET list with the fixed stack: no identity, policy, limits or checks.
+  // SIGTERM ends it as an exit, so a profile it was started with (npm run bench:profile) is written.
+  process.once('SIGTERM', () => process.exit(0));
   const { default: express } = await import('express');
   const { default: helmet } = await import('helmet');
   const pool = new Pool(target as string, { connections: 32, keepAliveTimeout: 10_000 });

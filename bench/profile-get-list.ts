@@ -1,37 +1,49 @@
 /**
- * npm run bench:profile — a CPU profile of the built gateway (the Deployment's runtime settings plus
- * --cpu-prof) under 15 s of GET list at 10 connections, and where its busy time goes
- * (bench/profile-shares.ts). docs/performance.md quotes its output before and after each change.
+ * npm run bench:profile — CPU profiles of the built gateway (the Deployment's runtime settings plus --cpu-prof)
+ * and of the Express floor (bench/processes.ts, the same settings), each under BENCH_SECONDS (15) of GET list at
+ * 10 connections, and where each one's busy time goes (bench/profile-shares.ts), side by side: the gap between
+ * them, component by component, is what the gateway's guarantees cost. docs/performance.md quotes its output.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { printShares, profileShares } from './profile-shares.ts';
+import { printShares, printSideBySide, profileShares } from './profile-shares.ts';
 import { deploymentRuntimeEnv } from './support.ts';
 import { startStack } from './stack.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const IDENTITY = { 'x-forwarded-email': 'profile@example.com', 'x-forwarded-groups': 'platform-admins' };
+
+async function load(url: string, headers: Record<string, string>, label: string): Promise<number> {
+  const result = await autocannon({ url, headers, connections: 10, duration: SECONDS });
+  console.log(
+    `${label}: ${result.requests.total} requests in ${SECONDS} s (${result.non2xx} not 2xx) under the profiler`,
+  );
+  return result.requests.total;
+}
 
 execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
 const dir = mkdtempSync(join(tmpdir(), 'gateway-profile-'));
+// The floor is started with the same settings, so it writes a profile of its own into the same directory.
 const nodeOptions = `${deploymentRuntimeEnv().NODE_OPTIONS} --cpu-prof --cpu-prof-dir=${dir}`;
 const stack = await startStack(nodeOptions);
-let requests = 0;
+const path = '/v1/accounts/abcd1234/secrets';
+const requests = { gateway: 0, floor: 0 };
 try {
-  const result = await autocannon({
-    url: `${stack.gatewayUrl}/v1/accounts/abcd1234/secrets`,
-    headers: { 'x-forwarded-email': 'profile@example.com', 'x-forwarded-groups': 'platform-admins' },
-    connections: 10,
-    duration: SECONDS,
-  });
-  requests = result.requests.total;
-  console.log(`${requests} requests in ${SECONDS} s (${result.non2xx} not 2xx) under the profiler`);
+  requests.gateway = await load(`${stack.gatewayUrl}${path}`, IDENTITY, 'gateway');
+  requests.floor = await load(`${stack.floorUrl}${path}`, {}, 'Express floor');
 } finally {
-  await stack.stop(); // the gateway writes its profile as it exits
+  await stack.stop(); // each process writes its profile as it exits
 }
-const [profile] = readdirSync(dir).filter((name) => name.endsWith('.cpuprofile'));
-if (!profile) throw new Error(`no profile was written to ${dir}`);
-console.log(`profile: ${join(dir, profile)}`);
-printShares(profileShares(join(dir, profile), requests));
+const profileOf = (pid: number) => {
+  const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile') && name.includes(`.${pid}.`));
+  if (!file) throw new Error(`process ${pid} wrote no profile to ${dir}`);
+  console.log(`profile: ${join(dir, file)}`);
+  return join(dir, file);
+};
+const gateway = profileShares(profileOf(stack.pids.gateway), requests.gateway);
+const floor = profileShares(profileOf(stack.pids.floor), requests.floor);
+printShares(gateway);
+printSideBySide(['Express floor', floor], ['gateway', gateway]);

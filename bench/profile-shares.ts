@@ -24,11 +24,14 @@ const COMPONENTS: Array<[string, RegExp]> = [
     'contract checks (validator, ajv, body parser)',
     /contract\/|\/ajv|express-openapi-validator|body-parser|openapi\.js|raw-body|json-schema|multer|lodash/,
   ],
-  ['helmet', /helmet/],
+  ['security headers (helmet)', /helmet|src\/http\/security-headers/],
   ['identity and policy', /identity|policy|proxy-addr|ipaddr|trusted-peers/],
   ['metrics (prom-client)', /prom-client/],
   ['upstream call (undici, Vonage client, zod parse)', /undici|vonage\/|zod/],
-  ['Express and its router', /node_modules\/(express\/|router\/|finalhandler|send\/|on-finished)/],
+  [
+    'Express, its router and our dispatch',
+    /node_modules\/(express\/|router\/|finalhandler|send\/|on-finished)|src\/http\/(series|gated)\.js/,
+  ],
   ['our routes, guards and use cases', /\/dist\/src\//],
   ['Node HTTP server and sockets', /node:_http|node:net|stream_base|node:internal\/streams|node:events/],
 ];
@@ -86,6 +89,30 @@ export function printShares({ idle, shares }: ReturnType<typeof profileShares>):
   }
   const total = shares.reduce((sum, s) => sum + (s.perRequestUs ?? 0), 0);
   if (total > 0) console.log(`  ${'all busy time'.padEnd(50)} 100 %  ${total.toFixed(1).padStart(7)} µs/request`);
+}
+
+/** Two profiles' busy time per request, component by component, largest gap first. */
+export function printSideBySide(
+  [leftLabel, left]: [string, ReturnType<typeof profileShares>],
+  [rightLabel, right]: [string, ReturnType<typeof profileShares>],
+): void {
+  const us = (of: ReturnType<typeof profileShares>, component: string) =>
+    of.shares.find((s) => s.component === component)?.perRequestUs ?? 0;
+  const components = [...new Set([...left.shares, ...right.shares].map((s) => s.component))];
+  const rows = components
+    .map((component) => ({ component, l: us(left, component), r: us(right, component) }))
+    .sort((a, b) => b.r - b.l - (a.r - a.l));
+  console.log(`busy µs per request: ${leftLabel} / ${rightLabel} / difference`);
+  for (const { component, l, r } of rows)
+    console.log(
+      `  ${component.padEnd(50)} ${l.toFixed(1).padStart(7)} ${r.toFixed(1).padStart(7)} ${(r - l).toFixed(1).padStart(7)}`,
+    );
+  const sum = (of: ReturnType<typeof profileShares>) =>
+    of.shares.reduce((total, s) => total + (s.perRequestUs ?? 0), 0);
+  const [l, r] = [sum(left), sum(right)];
+  console.log(
+    `  ${'all busy time'.padEnd(50)} ${l.toFixed(1).padStart(7)} ${r.toFixed(1).padStart(7)} ${(r - l).toFixed(1).padStart(7)}`,
+  );
 }
 
 if (import.meta.main) {
