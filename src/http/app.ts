@@ -105,53 +105,72 @@ const meSettings = (deps: AppDeps) => ({
   delivery: { enabled: deps.delivery.tokens !== undefined, url: deps.delivery.url ?? null },
 });
 
-/** Mounts middleware and routes over the dependencies given, without listening. */
+const secretsDeps = ({ db, policy, vonage, audit, idempotency }: AppDeps) => ({
+  db,
+  policy,
+  vonage,
+  audit,
+  idempotency,
+});
+
+/** What needs no identity: health, the contract and the console, after the request context and headers. */
+function openRoutes(deps: AppDeps): RequestHandler {
+  return series(
+    requestContext(deps.logger, deps.metrics),
+    securityHeaders(HELMET),
+    gated(healthRouter(deps.db, deps.lifecycle)),
+    gated(contractRouter(deps.contract.document)),
+    gated(consoleRouter(deps.consoleDir)),
+  );
+}
+
+/** The API behind identity and the limiter: each router entered only for a path it could match, then 404/405. */
+function apiRoutes(deps: AppDeps, contract: RequestHandler[]): RequestHandler {
+  const { policy, db, rotation, longReads, chainVerifier, exportIdleMs } = deps;
+  const secrets = secretsDeps(deps);
+  const ages = { db, policy, maxAgeDays: rotation.secretMaxAgeDays, staleAfterHours: rotation.staleAfterHours };
+  const settings = { ...meSettings(deps), rotationStaleAfterHours: ages.staleAfterHours };
+  const asOf = () => deps.estate.asOf;
+  return series(
+    gated(meRouter(policy, settings, contract)),
+    gated(accountsRouter({ db, policy, maxAgeDays: ages.maxAgeDays, asOf }, contract)),
+    gated(secretsRouter(secrets, contract)),
+    gated(reportsRouter({ ...ages, asOf }, contract)),
+    gated(rotationsRouter({ ...secrets, rotationLeaseMs: rotation.leaseMs }, contract)),
+    gated(consumersRouter({ ...secrets, tokens: deps.delivery.tokens }, contract)),
+    gated(auditEventsRouter({ db, policy, longReads, chainVerifier, exportIdleMs }, contract)),
+    // No route matched: 405 (with Allow) for a contract path, 404 for the rest.
+    deps.contract.checks.unmatched,
+  );
+}
+
+/**
+ * Mounts middleware and routes over the dependencies given, without listening. Consecutive layers on one path
+ * run as one series (src/http/series.ts): the same order as one app.use each, in five router steps.
+ */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   configured(app, deps);
   const contract = routeChecks(deps.contract.checks.validate);
-  const { policy, vonage, audit, idempotency, db, rotation } = deps;
-  const secrets = { db, policy, vonage, audit, idempotency };
-  const ages = { db, policy, maxAgeDays: rotation.secretMaxAgeDays, staleAfterHours: rotation.staleAfterHours };
   const origins = deps.allowedOrigins;
-
-  // Consecutive layers on one path run as one series (src/http/series.ts), and routers are entered only for a
-  // path they could match (src/http/gated.ts): the same order as one app.use each, in five router steps.
-  app.use(
-    series(
-      requestContext(deps.logger, deps.metrics),
-      securityHeaders(HELMET),
-      gated(healthRouter(db, deps.lifecycle)),
-      gated(contractRouter(deps.contract.document)),
-      gated(consoleRouter(deps.consoleDir)),
-    ),
-  );
+  app.use(openRoutes(deps));
   app.use(
     '/v1',
     series(noStore, corsForListedOrigins(origins, deps.authMode === 'jwt'), refuseCrossSiteRequests(origins)),
   );
   // Delivery has its own identity (a consumer's token), so it is mounted before the SSO identity.
-  const delivering = { ...secrets, rotationLeaseMs: rotation.leaseMs, ...deps.delivery, metrics: deps.metrics };
+  const { rotation } = deps;
+  const delivering = {
+    ...secretsDeps(deps),
+    rotationLeaseMs: rotation.leaseMs,
+    ...deps.delivery,
+    metrics: deps.metrics,
+  };
   // One limiter for both: its budgets are keyed by the verified actor, a person or consumer:<name>.
   const limit = rateLimits(deps.rateLimits, deps.rateLimitStore);
   app.use(gated(deliveriesRouter({ ...delivering, rateLimit: limit }, contract)));
   app.use('/v1', series(authenticate(deps.identity), limit));
-  const settings = { ...meSettings(deps), rotationStaleAfterHours: ages.staleAfterHours };
-  const asOf = () => deps.estate.asOf;
-  const { longReads, chainVerifier, exportIdleMs } = deps;
-  app.use(
-    series(
-      gated(meRouter(policy, settings, contract)),
-      gated(accountsRouter({ db, policy, maxAgeDays: ages.maxAgeDays, asOf }, contract)),
-      gated(secretsRouter(secrets, contract)),
-      gated(reportsRouter({ ...ages, asOf }, contract)),
-      gated(rotationsRouter({ ...secrets, rotationLeaseMs: rotation.leaseMs }, contract)),
-      gated(consumersRouter({ ...secrets, tokens: deps.delivery.tokens }, contract)),
-      gated(auditEventsRouter({ db, policy, longReads, chainVerifier, exportIdleMs }, contract)),
-      // No route matched: 405 (with Allow) for a contract path, 404 for the rest.
-      deps.contract.checks.unmatched,
-    ),
-  );
+  app.use(apiRoutes(deps, contract));
   app.use(sendProblem(deps.logger));
   return app;
 }
