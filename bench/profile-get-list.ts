@@ -1,27 +1,31 @@
 /**
  * npm run bench:profile — CPU profiles of the built gateway (the Deployment's runtime settings plus --cpu-prof)
  * and of the Express floor (bench/processes.ts, the same settings), each under BENCH_SECONDS (15) of GET list at
- * 10 connections, and where each one's busy time goes (bench/profile-shares.ts), side by side: the gap between
- * them, component by component, is what the gateway's guarantees cost. docs/performance.md quotes its output.
+ * 10 connections, and where each one's busy time under its load goes (bench/profile-shares.ts; start-up and
+ * shutdown left out), side by side: the gap between them, component by component, is what the gateway's
+ * guarantees cost. docs/performance.md quotes its output.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { printShares, printSideBySide, profileShares } from './profile-shares.ts';
+import { monotonicMicros, printShares, printSideBySide, profileShares, type Window } from './profile-shares.ts';
 import { deploymentRuntimeEnv } from './support.ts';
 import { startStack } from './stack.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const IDENTITY = { 'x-forwarded-email': 'profile@example.com', 'x-forwarded-groups': 'platform-admins' };
 
-async function load(url: string, headers: Record<string, string>, label: string): Promise<number> {
+/** The load, and when it ran: only the profile's samples from that window count (no start-up or shutdown). */
+async function load(url: string, headers: Record<string, string>, label: string) {
+  const from = monotonicMicros();
   const result = await autocannon({ url, headers, connections: 10, duration: SECONDS });
+  const window: Window = { from, to: monotonicMicros() };
   console.log(
     `${label}: ${result.requests.total} requests in ${SECONDS} s (${result.non2xx} not 2xx) under the profiler`,
   );
-  return result.requests.total;
+  return { requests: result.requests.total, window };
 }
 
 execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
@@ -30,10 +34,12 @@ const dir = mkdtempSync(join(tmpdir(), 'gateway-profile-'));
 const nodeOptions = `${deploymentRuntimeEnv().NODE_OPTIONS} --cpu-prof --cpu-prof-dir=${dir}`;
 const stack = await startStack(nodeOptions);
 const path = '/v1/accounts/abcd1234/secrets';
-const requests = { gateway: 0, floor: 0 };
+let runs: Record<'gateway' | 'floor', Awaited<ReturnType<typeof load>>>;
 try {
-  requests.gateway = await load(`${stack.gatewayUrl}${path}`, IDENTITY, 'gateway');
-  requests.floor = await load(`${stack.floorUrl}${path}`, {}, 'Express floor');
+  runs = {
+    gateway: await load(`${stack.gatewayUrl}${path}`, IDENTITY, 'gateway'),
+    floor: await load(`${stack.floorUrl}${path}`, {}, 'Express floor'),
+  };
 } finally {
   await stack.stop(); // each process writes its profile as it exits
 }
@@ -43,7 +49,7 @@ const profileOf = (pid: number) => {
   console.log(`profile: ${join(dir, file)}`);
   return join(dir, file);
 };
-const gateway = profileShares(profileOf(stack.pids.gateway), requests.gateway);
-const floor = profileShares(profileOf(stack.pids.floor), requests.floor);
+const gateway = profileShares(profileOf(stack.pids.gateway), runs.gateway.requests, runs.gateway.window);
+const floor = profileShares(profileOf(stack.pids.floor), runs.floor.requests, runs.floor.window);
 printShares(gateway);
 printSideBySide(['Express floor', floor], ['gateway', gateway]);

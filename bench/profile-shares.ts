@@ -13,9 +13,19 @@ interface ProfileNode {
 interface Profile {
   nodes: ProfileNode[];
   samples: number[];
+  /** µs since the previous sample (the first: since startTime); timestamps are CLOCK_MONOTONIC µs. */
+  timeDeltas: number[];
   startTime: number;
   endTime: number;
 }
+
+/** A stretch of time in µs of CLOCK_MONOTONIC, the clock of `process.hrtime` and of V8's profiles on Linux. */
+export interface Window {
+  from: number;
+  to: number;
+}
+
+export const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
 
 const COMPONENTS: Array<[string, RegExp]> = [
   ['log line (winston, format, stdout write)', /winston|logform|src\/logger|sync_write_stream|triple-beam/],
@@ -45,7 +55,11 @@ export interface Share {
   perRequestUs?: number;
 }
 
-export function profileShares(file: string, requests?: number): { idle: number; shares: Share[] } {
+/**
+ * The profile's busy time by component. With a window, only the samples taken in it count (the load, without
+ * start-up and shutdown), each weighted by the time since the sample before it.
+ */
+export function profileShares(file: string, requests?: number, window?: Window): { idle: number; shares: Share[] } {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
@@ -59,26 +73,25 @@ export function profileShares(file: string, requests?: number): { idle: number; 
     }
     return 'other (microtasks, timers, V8)';
   };
-  const counts = new Map<string, number>();
-  let idle = 0;
-  for (const sample of profile.samples) {
+  const micros = new Map<string, number>();
+  let [idle, all, at] = [0, 0, profile.startTime];
+  profile.samples.forEach((sample, i) => {
+    const weight = profile.timeDeltas[i] ?? 0;
+    at += weight;
+    if (window && (at < window.from || at > window.to)) return;
+    all += weight;
     const name = byId.get(sample)?.callFrame.functionName;
-    if (name === '(idle)') idle += 1;
+    if (name === '(idle)') idle += weight;
     else {
       const component = name === '(garbage collector)' ? 'garbage collector' : componentOf(sample);
-      counts.set(component, (counts.get(component) ?? 0) + 1);
+      micros.set(component, (micros.get(component) ?? 0) + weight);
     }
-  }
-  const busy = profile.samples.length - idle;
-  const usPerSample = (profile.endTime - profile.startTime) / profile.samples.length;
-  const shares = [...counts]
+  });
+  const busy = all - idle;
+  const shares = [...micros]
     .sort((a, b) => b[1] - a[1])
-    .map(([component, count]) => ({
-      component,
-      share: count / busy,
-      perRequestUs: requests ? (count * usPerSample) / requests : undefined,
-    }));
-  return { idle: idle / profile.samples.length, shares };
+    .map(([component, us]) => ({ component, share: us / busy, perRequestUs: requests ? us / requests : undefined }));
+  return { idle: idle / all, shares };
 }
 
 export function printShares({ idle, shares }: ReturnType<typeof profileShares>): void {
