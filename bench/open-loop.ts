@@ -17,7 +17,8 @@ export interface OpenLoopResult {
   total: number;
 }
 
-const percentile = (sorted: number[], p: number) =>
+/** The value at fraction `p` (0–1) of an ascending list. */
+export const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 
 export interface Target {
