@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
-import { createServer } from './node-http.ts';
 import { pathToFileURL } from 'node:url';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import type { Express } from 'express';
 import { createApp } from './http/app.ts';
+import { httpServer } from './http/http-server.ts';
 import { startMetricsServer } from './http/metrics.ts';
 import { closeServer, listen, urlOf } from './listen.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -16,9 +16,6 @@ export interface Running {
   /** Stops taking connections, lets requests in flight finish, then closes the gateway. */
   shutdown(): Promise<void>;
 }
-
-/** Above Node's 16 KiB default, so an oversized identity header gets a 401 problem, not a bare 431. */
-export const MAX_HEADER_BYTES = 128 * 1024;
 
 export interface ServeOptions {
   port: number;
@@ -40,7 +37,7 @@ export interface ServeOptions {
 export async function serve(gateway: Gateway, options: ServeOptions): Promise<Running> {
   const inner = createApp(gateway.app);
   const app = options.outer ? options.outer(inner) : inner;
-  const server = await listen(createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app), options.port, options.host);
+  const server = await listen(httpServer(app), options.port, options.host);
   const metricsServer =
     options.metricsPort === undefined ? undefined : await startMetricsServer(gateway.metrics, options.metricsPort);
   const url = urlOf(server);

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import type { Kysely, KyselyPlugin } from 'kysely';
@@ -15,7 +14,7 @@ import type { Metrics } from '../../src/http/metrics.ts';
 import type { JwtSettings } from '../../src/identity/jwt-settings.ts';
 import { createLogger } from '../../src/logger.ts';
 import { parsePolicy } from '../../src/policy/policy.ts';
-import { MAX_HEADER_BYTES } from '../../src/server.ts';
+import { httpServer } from '../../src/http/http-server.ts';
 import type { CircuitBreaker } from '../../src/vonage/circuit-breaker.ts';
 import { buildGateway, type Gateway as BuiltGateway } from '../../src/wiring.ts';
 
@@ -203,7 +202,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const app = createApp(gateway.app);
   return {
     app,
-    http: supertest(createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app)),
+    http: supertest(httpServer(app)),
     vonage,
     db: gateway.app.db,
     metrics: gateway.metrics,
