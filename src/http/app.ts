@@ -16,6 +16,7 @@ import { identityEncodingOnly, noStore, refuseCrossSiteRequests } from './browse
 import { corsForListedOrigins } from './cors.middleware.ts';
 import { sendProblem } from './errors.middleware.ts';
 import { gated } from './gated.ts';
+import { leanJsonAnswers } from './json-answers.ts';
 import { authenticate } from './identity.middleware.ts';
 import type { Metrics } from './metrics.ts';
 import type { Contract, ContractChecks } from './openapi.ts';
@@ -97,6 +98,7 @@ function configured(app: Express, deps: AppDeps): void {
   // and the console's files are revalidated by express.static itself. Without this, `If-None-Match: *`
   // would still turn any answer into an empty 304. Set once on the app's request prototype, not per request.
   Object.defineProperty(app.request, 'fresh', { get: () => false });
+  leanJsonAnswers(app);
 }
 
 /** What /v1/me tells the console about this gateway's settings. */
