@@ -7,4 +7,4 @@ import type * as Http from 'node:http';
  * client uses: 13 MB of RSS in a bare process, for classes the gateway never uses. Type-only imports of
  * node:http are erased and cost nothing.
  */
-export const { createServer } = process.getBuiltinModule('node:http') as typeof Http;
+export const { createServer, IncomingMessage, ServerResponse } = process.getBuiltinModule('node:http') as typeof Http;

@@ -1,8 +1,6 @@
 import type * as Http from 'node:http';
 import type { Express } from 'express';
-import { createServer } from '../node-http.ts';
-
-const { IncomingMessage, ServerResponse } = process.getBuiltinModule('node:http') as typeof Http;
+import { createServer, IncomingMessage, ServerResponse } from '../node-http.ts';
 
 /** Above Node's 16 KiB default, so an oversized identity header gets a 401 problem, not a bare 431. */
 export const MAX_HEADER_BYTES = 128 * 1024;
