@@ -16,14 +16,14 @@ export function leanJsonAnswers(app: Express): void {
   if (JSON_SETTINGS.some((setting) => app.get(setting))) return;
   const expressJson = app.response.json;
   app.response.json = function json(this: Response, body?: unknown): Response {
-    const text: string | undefined = JSON.stringify(body);
+    // The headers first: a problem answer (its type already set) goes to Express without being serialised twice.
     const common =
-      text !== undefined &&
       !BODYLESS.has(this.statusCode) &&
       this.getHeader('content-type') === undefined &&
       this.getHeader('transfer-encoding') === undefined &&
       !this.req.fresh;
-    if (!common) return expressJson.call(this, body);
+    const text: string | undefined = common ? JSON.stringify(body) : undefined;
+    if (text === undefined) return expressJson.call(this, body);
     this.setHeader('Content-Type', JSON_UTF8);
     this.setHeader('Content-Length', Buffer.byteLength(text));
     if (this.req.method === 'HEAD') this.end();
