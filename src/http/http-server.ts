@@ -13,7 +13,7 @@ export const MAX_HEADER_BYTES = 128 * 1024;
  * its base constructors assign (a plain function's objects end up with dictionary properties). Express's own
  * prototypes stay in the chain, one link up, so everything Express and its users add to them still applies.
  */
-export function bornWithPrototypesOf(app: Express): Pick<Http.ServerOptions, 'IncomingMessage' | 'ServerResponse'> {
+function bornWithPrototypesOf(app: Express): Pick<Http.ServerOptions, 'IncomingMessage' | 'ServerResponse'> {
   class Request extends IncomingMessage {}
   class Response extends ServerResponse {}
   Object.setPrototypeOf(Request.prototype, app.request);

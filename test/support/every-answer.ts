@@ -39,7 +39,7 @@ const problem = 'application/problem+json; charset=utf-8';
 const budget = { ratelimit: '<ratelimit>', 'ratelimit-policy': '<ratelimit-policy>' };
 /** An answer under /v1 with a body of this type, after the limiter. */
 const v1 = (type: string, more: Record<string, string> = {}) => ({ ...API, ...budget, 'content-type': type, ...more });
-const created = (more: Record<string, string> = {}) => v1(json, { location: '<location>', ...more });
+const created = () => v1(json, { location: '<location>' });
 const open = (type: string, more: Record<string, string> = {}) => ({ ...SECURITY, 'content-type': type, ...more });
 
 type Answer = [label: string, status: number, call: () => Promise<Response> | Test, headers: Record<string, string>];
