@@ -114,6 +114,7 @@ const secretsDeps = ({ db, policy, vonage, audit, idempotency }: AppDeps) => ({
   audit,
   idempotency,
 });
+type Secrets = ReturnType<typeof secretsDeps>;
 
 /** What needs no identity: health, the contract and the console, after the request context and headers. */
 function openRoutes(deps: AppDeps): RequestHandler {
@@ -127,9 +128,8 @@ function openRoutes(deps: AppDeps): RequestHandler {
 }
 
 /** The API behind identity and the limiter: each router entered only for a path it could match, then 404/405. */
-function apiRoutes(deps: AppDeps, contract: RequestHandler[]): RequestHandler {
+function apiRoutes(deps: AppDeps, secrets: Secrets, contract: RequestHandler[]): RequestHandler {
   const { policy, db, rotation, longReads, chainVerifier, exportIdleMs } = deps;
-  const secrets = secretsDeps(deps);
   const ages = { db, policy, maxAgeDays: rotation.secretMaxAgeDays, staleAfterHours: rotation.staleAfterHours };
   const settings = { ...meSettings(deps), rotationStaleAfterHours: ages.staleAfterHours };
   const asOf = () => deps.estate.asOf;
@@ -162,8 +162,9 @@ export function createApp(deps: AppDeps): Express {
   );
   // Delivery has its own identity (a consumer's token), so it is mounted before the SSO identity.
   const { rotation } = deps;
+  const secrets = secretsDeps(deps);
   const delivering = {
-    ...secretsDeps(deps),
+    ...secrets,
     rotationLeaseMs: rotation.leaseMs,
     ...deps.delivery,
     metrics: deps.metrics,
@@ -172,7 +173,7 @@ export function createApp(deps: AppDeps): Express {
   const limit = rateLimits(deps.rateLimits, deps.rateLimitStore);
   app.use(gated(deliveriesRouter({ ...delivering, rateLimit: limit }, contract)));
   app.use('/v1', series(authenticate(deps.identity), limit));
-  app.use(apiRoutes(deps, contract));
+  app.use(apiRoutes(deps, secrets, contract));
   app.use(sendProblem(deps.logger));
   return app;
 }
